@@ -1,0 +1,90 @@
+"""Checkpoints: written atomically, loaded with weights_only=True, checked against the model.
+
+Introduced in notebooks/03_mnist_gan.ipynb (and used by `labkit train --resume`).
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class CheckpointError(Exception):
+    """A checkpoint is missing, unreadable or belongs to another model. One-line message."""
+
+
+def save_checkpoint(state: dict, path: str | Path) -> Path:
+    """Write `state` to `path` atomically: a temp file in the same folder, fsync, then rename.
+
+    A crash at any moment leaves either the previous checkpoint or the new one, never half a file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint written by `save_checkpoint` (tensors and plain Python values only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no checkpoint there; train first (or drop --resume)")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path}: not a readable labkit checkpoint ({type(e).__name__}); "
+                              f"delete it and train again") from None
+
+
+def load_weights(model: nn.Module, state_dict: dict, *, name: str = "model", path: str | Path = "checkpoint") -> None:
+    """model.load_state_dict, with a one-line error when the checkpoint is for a different architecture."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong = [k for k in own if k in state_dict and tuple(own[k].shape) != tuple(state_dict[k].shape)]
+    if missing or unexpected or wrong:
+        detail = (f"{len(missing)} missing, {len(unexpected)} unexpected, {len(wrong)} with other shapes"
+                  + (f", e.g. {wrong[0]}: checkpoint {tuple(state_dict[wrong[0]].shape)} vs model {tuple(own[wrong[0]].shape)}"
+                     if wrong else ""))
+        raise CheckpointError(f"{path}: {name} weights do not match this {type(model).__name__} ({detail}); "
+                              f"use the same model settings, or another --out folder")
+    model.load_state_dict(state_dict)
+
+
+def rng_state() -> dict:
+    """Random-number state of Python, NumPy and PyTorch, storable with weights_only checkpoints."""
+    np_state = np.random.get_state()
+    state = {
+        "python": random.getstate(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "gauss": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what `rng_state` saved, so a resumed run draws the same numbers as an unbroken one."""
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])

@@ -1,0 +1,109 @@
+"""Profiles (quick / full), paths, seeding and device choice: the settings every notebook shares.
+
+Introduced in notebooks/00_setup.ipynb. Nothing here runs on import except reading constants.
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root (the folder holding labkit/, notebooks/, data/ and figures/)."""
+
+
+def data_dir() -> Path:
+    """Where datasets live: $LABKIT_DATA, else the repo's data/ folder."""
+    return Path(os.environ.get("LABKIT_DATA", ROOT / "data"))
+
+
+def figures_dir() -> Path:
+    """Where notebooks save their figures: $LABKIT_FIGURES, else the repo's figures/ folder."""
+    return Path(os.environ.get("LABKIT_FIGURES", ROOT / "figures"))
+
+
+def runs_dir() -> Path:
+    """Where training runs and checkpoints go: $LABKIT_RUNS, else the repo's runs/ folder."""
+    return Path(os.environ.get("LABKIT_RUNS", ROOT / "runs"))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of the lab to run.
+
+    quick: bundled/generated data, a few epochs, deterministic. What CI and nbval replay.
+    full:  the course's real settings: full MNIST (downloaded), the Kaggle art set, all epochs.
+    """
+
+    name: str
+    mnist: str  # "subset" = the bundled 5,000 real digits; "full" = torchvision download (falls back to subset)
+    art: str  # "synthetic" = generated abstract art; "kaggle" = Kaggle set (falls back to synthetic)
+    epochs: dict = field(default_factory=dict)  # model name -> number of epochs
+    art_images: int = 2048  # how many synthetic art images to generate when the Kaggle set is not used
+    art_max_batches: int | None = None  # cap on DCGAN batches per epoch (None = whole dataset)
+    reuse_checkpoints: bool = False  # notebooks load a finished run from runs/ instead of retraining
+
+    @property
+    def quick(self) -> bool:
+        return self.name == "quick"
+
+
+PROFILES = {
+    "quick": Profile(
+        name="quick",
+        mnist="subset",
+        art="synthetic",
+        epochs={"ae": 10, "vae": 10, "gan": 20, "dcgan": 5, "classifier": 3},
+        art_images=512,
+        art_max_batches=None,
+    ),
+    "full": Profile(
+        name="full",
+        mnist="full",
+        art="kaggle",
+        epochs={"ae": 30, "vae": 50, "gan": 100, "dcgan": 100, "classifier": 5},
+        art_images=4096,
+        reuse_checkpoints=True,
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile called `name`, else $LABKIT_PROFILE, else "quick"."""
+    name = (name or os.environ.get("LABKIT_PROFILE") or "quick").strip().lower()
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}: set LABKIT_PROFILE (or --profile) to one of {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and every GPU) so a run can be repeated."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA and MPS
+
+
+def get_device(device: str | torch.device | None = "auto") -> torch.device:
+    """Resolve "auto" (or $LABKIT_DEVICE) to cuda, then mps, then cpu; pass "cpu" etc. to force one."""
+    choice = str(device) if device is not None else "auto"
+    if choice == "auto":
+        choice = os.environ.get("LABKIT_DEVICE", "auto")
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(choice)
+    except RuntimeError as e:
+        raise ValueError(f"unknown device {choice!r}: use auto, cpu, cuda, cuda:N or mps") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {choice!r} asked for, but PyTorch sees no CUDA GPU: use --device cpu or auto")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {choice!r} asked for, but MPS is not available: use --device cpu or auto")
+    return dev

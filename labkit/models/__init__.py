@@ -1,0 +1,1 @@
+"""The lab's models, one file each: config dataclass, modules, and the loss beside the model."""
