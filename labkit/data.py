@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
 from .config import data_dir, get_profile
 
@@ -95,15 +94,38 @@ def from_gan_range(x: torch.Tensor) -> torch.Tensor:
     return (x * 0.5 + 0.5).clamp(0.0, 1.0)
 
 
-def tensor_loader(*tensors: torch.Tensor, batch_size: int, shuffle: bool = True, drop_last: bool = False,
-                  generator: torch.Generator | None = None) -> DataLoader:
-    """Mini-batches sliced out of in-memory tensors (all with the same first dimension).
+class TensorLoader:
+    """Mini-batches sliced out of in-memory tensors that share their first dimension.
 
-    A BatchSampler hands the DataLoader a whole list of indices at a time, and `TensorDataset[indices]`
-    is one fancy-indexing op: no per-sample __getitem__ or collate, no worker processes.
+    Each epoch shuffles the whole dataset with ONE gather (`x[perm]`), then hands out contiguous slices
+    (views, no copy). A torch DataLoader would instead index and collate every batch separately (or
+    every sample, with a Dataset + ToTensor): on MNIST that per-batch work costs more than the model.
+    Put the tensors on the GPU first and batches never leave it.
     """
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    dataset = TensorDataset(*tensors)
-    order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-    return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last), batch_size=None)
+
+    def __init__(self, *tensors: torch.Tensor, batch_size: int, shuffle: bool = True, drop_last: bool = False,
+                 generator: torch.Generator | None = None):
+        if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
+            raise ValueError("tensor_loader needs one or more tensors with the same first dimension")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.tensors, self.batch_size, self.shuffle, self.drop_last = tensors, batch_size, shuffle, drop_last
+        self.generator = generator
+
+    def __len__(self) -> int:
+        n = len(self.tensors[0])
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        tensors = self.tensors
+        if self.shuffle:
+            perm = torch.randperm(len(tensors[0]), generator=self.generator)
+            tensors = [t[perm.to(t.device)] for t in tensors]  # one gather per tensor per epoch
+        for i in range(len(self)):
+            yield tuple(t[i * self.batch_size:(i + 1) * self.batch_size] for t in tensors)  # views
+
+
+def tensor_loader(*tensors: torch.Tensor, batch_size: int, shuffle: bool = True, drop_last: bool = False,
+                  generator: torch.Generator | None = None) -> TensorLoader:
+    """Iterate over (x_batch, y_batch, ...) tuples of in-memory tensors; see TensorLoader."""
+    return TensorLoader(*tensors, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, generator=generator)
