@@ -1,19 +1,20 @@
 """Seconds per full-profile DCGAN epoch, measured on a few batches and extrapolated to a dataset size.
 
-One training iteration is what labkit.train.fit_gan does per batch: a D step on a real and a fake batch,
-then a G step, with the 64x64 DCGAN of notebook 04 (3.6 M + 2.8 M parameters), Adam, BCE. The data are
-random tensors of the right shape: the cost of a step does not depend on what the pixels show.
+It times labkit.train.fit_gan itself (one epoch of `--batches` batches, after a one-batch warm-up epoch)
+with the 64x64 DCGAN of notebook 04 (3.6 M + 2.8 M parameters), Adam and BCE: per batch a D step on a real
+and a fake batch, then a G step, plus the epoch's fixed-noise grid. The images are random tensors of the
+right shape: the cost of a step does not depend on what the pixels show.
 
     OMP_NUM_THREADS=2 python benchmarks/bench_dcgan_epoch.py                 # CPU, Kaggle-sized epoch
     python benchmarks/bench_dcgan_epoch.py --device cuda --batches 50        # GPU (AMP + channels-last)
     python benchmarks/bench_dcgan_epoch.py --images 2872 --batch-size 128 --no-amp
 
-The epoch time is extrapolated: seconds per batch x ceil(images / batch size). Say so where you quote it.
+The epoch time is extrapolated: seconds per batch x (images // batch size), as fit_gan drops the last
+partial batch. Say "extrapolated" where you quote it.
 """
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from labkit.config import get_device, set_seed  # noqa: E402
 from labkit.models.dcgan import DCGANConfig, build_dcgan, make_optimizers, use_cuda_speedups  # noqa: E402
-from labkit.train import d_step, g_step  # noqa: E402
+from labkit.train import fit_gan  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,54 +34,48 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="dataset size to extrapolate to (default 2872, about the Kaggle Abstract Art Gallery)")
     p.add_argument("--batch-size", type=int, default=128, help="images per batch (default 128, as in the paper)")
     p.add_argument("--batches", type=int, default=5, help="timed batches (default 5)")
-    p.add_argument("--warmup", type=int, default=1, help="untimed batches first (default 1)")
+    p.add_argument("--warmup", type=int, default=1, help="batches in an untimed warm-up epoch first (default 1)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     p.add_argument("--no-amp", action="store_true", help="on CUDA, turn off mixed precision and channels-last")
     args = p.parse_args(argv)
     for name in ("images", "batch_size", "batches"):
         if getattr(args, name) <= 0:
             p.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if args.images < args.batch_size:
+        p.error(f"--images ({args.images}) must be at least one batch (--batch-size {args.batch_size})")
     if args.warmup < 0:
         p.error(f"--warmup must be 0 or more, got {args.warmup}")
     return args
 
 
-def time_batches(args: argparse.Namespace) -> float:
-    """Mean seconds per training iteration (D step + G step) over `args.batches` batches."""
+def seconds_per_batch(args: argparse.Namespace) -> float:
+    """Wall-clock seconds of one fit_gan epoch of `args.batches` batches, divided by the batch count."""
     device = get_device(args.device)
-    flag = False if args.no_amp else None
+    flag = False if args.no_amp else None  # None: on for CUDA, off elsewhere
     cfg = DCGANConfig(batch_size=args.batch_size, amp=flag, channels_last=flag)
-    amp = use_cuda_speedups(cfg.amp, device)
     set_seed(0)
     net_G, net_D = build_dcgan(cfg, device)
     opt_G, opt_D = make_optimizers(net_G, net_D, cfg)
-    scaler_D = torch.amp.GradScaler(device.type, enabled=amp)
-    scaler_G = torch.amp.GradScaler(device.type, enabled=amp)
-    memory_format = torch.channels_last if use_cuda_speedups(cfg.channels_last, device) else torch.contiguous_format
-    x = torch.rand(args.batch_size, 3, 64, 64, device=device).mul_(2).sub_(1).contiguous(memory_format=memory_format)
-
-    def one_iteration():
-        z = torch.randn(args.batch_size, cfg.nz, 1, 1, device=device)
-        _, _, _, fake = d_step(net_D, net_G, x, z, opt_D, amp=amp, scaler=scaler_D)
-        g_step(net_D, net_G, fake, opt_G, amp=amp, scaler=scaler_G)
-
-    for _ in range(args.warmup):
-        one_iteration()
+    real_x = torch.rand(args.batch_size * args.batches, cfg.nc, 64, 64).mul_(2).sub_(1)  # (N, 3, 64, 64) in [-1, 1]
+    fixed_noise = torch.randn(64, cfg.nz, 1, 1, device=device)
+    kwargs = dict(opt_G=opt_G, opt_D=opt_D, batch_size=args.batch_size, device=device, fixed_noise=fixed_noise,
+                  progress=False, amp=use_cuda_speedups(cfg.amp, device))
+    history = None
+    if args.warmup:  # first calls pay for allocator growth, cuDNN autotuning, thread-pool start-up
+        history = fit_gan(net_G, net_D, real_x, num_epochs=1, max_batches=args.warmup, **kwargs)
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    for _ in range(args.batches):
-        one_iteration()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    fit_gan(net_G, net_D, real_x, num_epochs=1 + bool(args.warmup), start_epoch=int(bool(args.warmup)),
+            history=history, max_batches=args.batches, **kwargs)  # fit_gan reads loss values each epoch: synced
     return (time.perf_counter() - start) / args.batches
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     device = get_device(args.device)
-    per_batch = time_batches(args)
-    batches_per_epoch = math.ceil(args.images / args.batch_size)
+    per_batch = seconds_per_batch(args)
+    batches_per_epoch = args.images // args.batch_size  # fit_gan drops the last partial batch
     amp = use_cuda_speedups(False if args.no_amp else None, device)
     print(f"device: {device} ({torch.get_num_threads()} CPU threads), AMP + channels-last: {'on' if amp else 'off'}")
     print(f"seconds/batch ({args.batch_size} images, 64x64, D step + G step): {per_batch:.3f}  "

@@ -38,10 +38,77 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     return run_lab(args.notebooks, profile=args.profile, out=args.out, timeout=args.timeout, device=args.device)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def add_train_parser(sub) -> None:
-    """`labkit train`: see issue 4."""
-    train = sub.add_parser("train", help="train a model from the command line")
-    train.set_defaults(func=lambda args: _fail("labkit train is not available yet"))
+    """`labkit train`: train ae, vae, gan, dcgan (or both = gan then vae) from the shell; see labkit/run.py."""
+    train = sub.add_parser(
+        "train", help="train a model: images, history.json and a resumable checkpoint per model",
+        description="Train one of the lab's models with its specified hyper-parameters. Writes <out>/<model>.pt "
+                    "(checkpoint after every epoch), <out>/history.json and <out>/<model>_images/*.png.")
+    train.add_argument("--model", required=True, choices=["ae", "vae", "gan", "dcgan", "both"],
+                       help="which model; both = the GAN, then the VAE")
+    train.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+                       help="total epochs (default: the profile's; full: ae 30, vae 50, gan 100, dcgan 100)")
+    train.add_argument("--batch-size", type=_positive_int, default=None, metavar="B",
+                       help="default: the model's config (ae 128, vae 128, gan 64, dcgan 128)")
+    train.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default: the model's config)")
+    train.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/, or $LABKIT_RUNS)")
+    train.add_argument("--profile", choices=["quick", "full"], default=None,
+                       help="full (default, or $LABKIT_PROFILE): full MNIST and the Kaggle art set; "
+                            "quick: the bundled MNIST subset and synthetic art")
+    train.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--resume", action="store_true", help="continue from the checkpoint's last complete epoch")
+    train.add_argument("--image-every", type=_positive_int, default=10, metavar="K",
+                       help="write image grids every K epochs, and at the last one (default 10)")
+    train.add_argument("--max-batches", type=_positive_int, default=None, metavar="M",
+                       help="stop each epoch after M batches (smoke runs)")
+    train.set_defaults(func=_cmd_train)
+    # argparse would print the whole usage block before the error; one line naming the argument is enough
+    train.error = lambda message: train.exit(2, f"{train.prog}: error: {message} (see {train.prog} --help)\n")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import os
+
+    from .checkpoint import CheckpointError
+    from .config import get_device, get_profile, runs_dir
+    from .data import DataError
+    from .run import TrainError, prepare_out, train_model
+
+    try:
+        profile = get_profile(args.profile or os.environ.get("LABKIT_PROFILE") or "full")
+        device = get_device(args.device)
+    except ValueError as e:  # unknown device / profile: the message says what to use instead
+        return _fail(str(e))
+    try:
+        out = prepare_out(args.out or runs_dir())
+        for name in (["gan", "vae"] if args.model == "both" else [args.model]):
+            train_model(name, out=out, profile=profile, device=device, epochs=args.epochs, batch_size=args.batch_size,
+                        lr=args.lr, seed=args.seed, resume=args.resume, image_every=args.image_every,
+                        max_batches=args.max_batches)
+    except (TrainError, DataError, CheckpointError) as e:
+        return _fail(str(e))
+    return 0
 
 
 def _fail(msg: str) -> int:

@@ -5,11 +5,66 @@ Introduced in README.md and notebooks/00_setup.ipynb. Uses nbclient (what nbconv
 from __future__ import annotations
 
 import os
+import platform
+import socket
 import sys
 import time
 from pathlib import Path
 
-from .config import ROOT, get_profile
+from .config import ROOT, data_dir, get_profile
+
+MNIST_HOST = "ossci-datasets.s3.amazonaws.com"  # torchvision's first MNIST mirror
+KAGGLE_HOST = "www.kaggle.com"
+
+
+def reachable(host: str, port: int = 443, timeout: float = 3.0) -> bool:
+    """Can we open a TCP connection to host:port? (No data is sent.)"""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the libraries the lab uses."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("torch", "torchvision", "numpy", "matplotlib", "ipywidgets", "tqdm", "kaggle", "nbval"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def data_sources() -> dict[str, str]:
+    """Which data the lab can use here: bundled, cached, downloadable (checked, never downloaded).
+
+    Introduced in notebooks/00_setup.ipynb. Kaggle credentials are only located, never read or shown.
+    """
+    from .data import DataError, art_dir, kaggle_token_source, load_mnist_subset
+
+    try:
+        n_train, n_test = len(load_mnist_subset(True)[0]), len(load_mnist_subset(False)[0])
+        subset = f"ok: {n_train:,} train + {n_test:,} test digits"
+    except DataError as e:
+        subset = f"MISSING: {e}"
+    raw = data_dir() / "MNIST" / "raw"
+    if (raw / "train-images-idx3-ubyte").is_file():
+        full = "downloaded"
+    else:
+        full = "downloadable" if reachable(MNIST_HOST) else "not reachable (the full profile falls back to the subset)"
+    token = kaggle_token_source()
+    cache = sorted(art_dir().glob("abstract_art_*.pt"))
+    return {
+        "MNIST subset (bundled)": subset,
+        "MNIST full (torchvision)": full,
+        "Kaggle token": f"found ({token})" if token else "not found (see 04_abstract_art_dcgan: the lab uses synthetic art)",
+        "Kaggle reachable": "yes" if reachable(KAGGLE_HOST) else "no",
+        "Abstract art cache": ", ".join(p.name for p in cache) if cache else "none yet",
+    }
 
 
 def lab_notebooks(folder: str | Path | None = None) -> list[Path]:
@@ -101,3 +156,56 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
     bar.close()
     print(f"labkit lab: all {len(paths)} notebooks ran in {sum(s for _, s in timings):.0f} s")
     return 0
+
+
+def estimate_quick_profile(device=None, *, profile: str | None = "quick") -> dict[str, dict]:
+    """Time a short slice of each model's real training step here and scale it to the profile's epochs.
+
+    Introduced in notebooks/00_setup.ipynb. Returns {model: {"s_per_epoch": ..., "epochs": ..., "seconds": ...}}.
+    Each slice runs the same loop the notebooks use (fit_autoencoder / fit_gan) on the profile's data
+    size, so the numbers include the optimiser and the data pipeline, not just the forward pass.
+    """
+    import torch
+
+    from .config import get_device
+    from .data import load_mnist, synthetic_abstract_art, to_gan_range
+    from .models import ae, dcgan, gan, vae
+    from .train import fit_autoencoder, fit_gan
+
+    prof, device = get_profile(profile), get_device(device or "auto")
+    x, _ = load_mnist(train=True, source=prof.mnist)
+    out = {}
+
+    def record(name, seconds, fraction):
+        s_per_epoch = seconds / fraction
+        out[name] = {"s_per_epoch": s_per_epoch, "epochs": prof.epochs[name], "seconds": s_per_epoch * prof.epochs[name]}
+
+    for name, model in (("ae", ae.Autoencoder(ae.AEConfig())), ("vae", vae.VAE(vae.VAEConfig()))):
+        model = model.to(device)
+        part = x[:1024]
+        start = time.perf_counter()
+        fit_autoencoder(model, part, part[:128], opt=torch.optim.Adam(model.parameters(), lr=1e-3), num_epochs=1,
+                        batch_size=128, device=device, progress=False)
+        record(name, time.perf_counter() - start, len(part) / len(x))
+
+    cfg = gan.GANConfig()
+    net_G, net_D = gan.Generator(cfg).to(device), gan.Discriminator(cfg).to(device)
+    batches = 16
+    start = time.perf_counter()
+    fit_gan(net_G, net_D, to_gan_range(x), opt_G=torch.optim.Adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas),
+            opt_D=torch.optim.Adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas), num_epochs=1,
+            batch_size=cfg.batch_size, device=device, fixed_noise=torch.randn(25, cfg.latent_dim), progress=False,
+            max_batches=batches)
+    record("gan", time.perf_counter() - start, batches / (len(x) // cfg.batch_size))
+
+    dcfg = dcgan.DCGANConfig()
+    art = synthetic_abstract_art(2 * dcfg.batch_size, seed=0)
+    net_G, net_D = dcgan.build_dcgan(dcfg, device)
+    opt_G, opt_D = dcgan.make_optimizers(net_G, net_D, dcfg)
+    n_art = prof.art_images if prof.art == "synthetic" else 2872  # the Kaggle set's size
+    per_epoch = n_art // dcfg.batch_size if prof.art_max_batches is None else min(prof.art_max_batches, n_art // dcfg.batch_size)
+    start = time.perf_counter()
+    fit_gan(net_G, net_D, art, opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=dcfg.batch_size, device=device,
+            fixed_noise=torch.randn(16, dcfg.nz, 1, 1), progress=False, amp=dcgan.use_cuda_speedups(dcfg.amp, device))
+    record("dcgan", time.perf_counter() - start, 2 / per_epoch)
+    return out

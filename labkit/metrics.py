@@ -1,0 +1,478 @@
+"""Quality numbers for generative models: measured, not judged by eye.
+
+Most metrics are introduced in notebooks/05_comparison.ipynb; a few appear earlier where a notebook first
+talks about quality (02 reports the VAE test ELBO, 03 checks mode collapse with `mode_coverage`, 04 scores
+the art DCGAN with `sliced_wasserstein`). Every function takes tensors and returns plain numbers (or a dict
+of them), so a table is one loop over models.
+
+Digit metrics run in the feature space of a small MNIST CNN (`MNISTClassifier`) that labkit trains on the
+run's own training data and caches under runs/classifier/. It stands in for the Inception network of the
+real FID, which would need a download and is a poor judge of 28x28 digits anyway.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
+from .config import get_device, get_profile, runs_dir
+
+NUM_CLASSES = 10
+
+
+# ---------------------------------------------------------------------------------------------------
+# The MNIST classifier that the digit metrics look through
+# ---------------------------------------------------------------------------------------------------
+
+class MNISTClassifier(nn.Module):
+    """Two conv blocks and two linear layers (0.2M parameters); ~95% test accuracy after 3 epochs on the subset.
+
+    `features(x)` is the 128-d penultimate layer used by `classifier_fid`; `forward(x)` gives 10 logits.
+    """
+
+    def __init__(self, *, width: int = 16, feature_dim: int = 128):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),  # (B, w, 28, 28)
+            nn.MaxPool2d(2),  # 28x28 => 14x14
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(),  # (B, 2w, 14, 14)
+            nn.MaxPool2d(2),  # 14x14 => 7x7
+            nn.Flatten(),  # (B, 2w * 7 * 7)
+            nn.Linear(2 * width * 7 * 7, feature_dim), nn.ReLU(),  # (B, feature_dim): the FID features
+        )
+        self.head = nn.Linear(feature_dim, NUM_CLASSES)  # (B, 10) logits
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+def _check_unit_images(x: torch.Tensor, name: str = "x") -> None:
+    """Digit metrics expect (N, 1, 28, 28) in [0, 1]; say how to fix anything else."""
+    if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+        raise ValueError(f"{name}: expected MNIST-shaped images (N, 1, 28, 28), got {tuple(x.shape)}")
+    if len(x) and (x.min() < -1e-3 or x.max() > 1 + 1e-3):
+        raise ValueError(f"{name}: expected values in [0, 1], got [{x.min():.2f}, {x.max():.2f}]; "
+                         f"convert GAN outputs with labkit.from_gan_range(x)")
+
+
+def _data_key(train_x: torch.Tensor, train_y: torch.Tensor, num_epochs: int, width: int) -> str:
+    """A short hash of the training data and settings: the cache is reused only for the same run."""
+    h = hashlib.sha1()
+    h.update(f"MNISTClassifier-v1 w={width} epochs={num_epochs} n={len(train_x)}".encode())
+    h.update((train_x.detach().cpu() * 255).round().to(torch.uint8).numpy().tobytes())
+    h.update(train_y.detach().cpu().to(torch.int64).numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
+@torch.no_grad()
+def classifier_accuracy(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1000) -> float:
+    """Fraction of `x` that `clf` labels as `y`."""
+    return (predict_classes(clf, x, batch_size=batch_size) == y.cpu()).float().mean().item()
+
+
+def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, *, num_epochs: int, device: torch.device,
+                     batch_size: int = 64, lr: float = 2e-3, seed: int = 0, width: int = 16) -> MNISTClassifier:
+    """A plain supervised loop: Adam on cross-entropy, `num_epochs` passes over the training digits.
+
+    Runs inside its own random-number scope, so training (or loading) the classifier leaves the caller's
+    seeded stream untouched: a notebook draws the same samples whether the classifier was cached or not.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        clf = MNISTClassifier(width=width).to(device)
+        opt = torch.optim.Adam(clf.parameters(), lr=lr)
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(num_epochs):
+            clf.train()
+            order = torch.randperm(len(train_x), generator=gen)
+            for i in range(0, len(order), batch_size):
+                idx = order[i:i + batch_size]
+                x, y = train_x[idx].to(device), train_y[idx].to(device)
+                loss = F.cross_entropy(clf(x), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+    return clf.eval()
+
+
+def get_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor, *,
+                   path: str | Path | None = None, num_epochs: int | None = None, device=None,
+                   width: int = 16, verbose: bool = True) -> tuple[MNISTClassifier, float]:
+    """The MNIST classifier for this run's data, trained once and then loaded from its cache; and its test accuracy.
+
+    The checkpoint (runs/classifier/mnist_cnn_<key>.pt, or `path`) stores a hash of the training data and
+    settings; a checkpoint made from other data (e.g. the quick subset vs full MNIST) is never reused.
+    num_epochs defaults to the profile's epochs["classifier"]. Introduced in notebooks/05_comparison.ipynb.
+    """
+    _check_unit_images(train_x, "train_x")
+    _check_unit_images(test_x, "test_x")
+    num_epochs = num_epochs if num_epochs is not None else get_profile().epochs.get("classifier", 3)
+    device = get_device(device if device is not None else "auto")
+    key = _data_key(train_x, train_y, num_epochs, width)
+    path = Path(path) if path is not None else runs_dir() / "classifier" / f"mnist_cnn_{key}.pt"
+
+    clf = None
+    if path.is_file():
+        try:
+            state = load_checkpoint(path)
+            if state.get("key") == key:
+                with torch.random.fork_rng(devices=[]):  # the random init is overwritten; keep the caller's RNG
+                    clf = MNISTClassifier(width=width)
+                load_weights(clf, state["model"], name="classifier", path=path)
+                clf = clf.to(device).eval()
+        except (CheckpointError, KeyError, AttributeError):
+            clf = None  # unreadable or foreign: train a fresh one and overwrite it
+    if clf is None:
+        start = time.perf_counter()
+        clf = train_classifier(train_x, train_y, num_epochs=num_epochs, device=device, width=width)
+        save_checkpoint({"key": key, "model": clf.state_dict(), "num_epochs": num_epochs,
+                         "num_train": len(train_x)}, path)
+        if verbose:
+            print(f"labkit: trained the metrics classifier in {time.perf_counter() - start:.0f} s -> {path}",
+                  file=sys.stderr, flush=True)
+    return clf, classifier_accuracy(clf, test_x, test_y)
+
+
+def _batched(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch_size: int,
+             device: torch.device) -> torch.Tensor:
+    """fn over x in batches on `device`, results concatenated on the CPU."""
+    return torch.cat([fn(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def classifier_features(clf: MNISTClassifier, x: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
+    """Penultimate-layer features (N, 128) of [0, 1] digits (N, 1, 28, 28). Introduced in 05_comparison."""
+    _check_unit_images(x)
+    clf.eval()
+    return _batched(clf.features, x, batch_size, _device_of(clf))
+
+
+@torch.no_grad()
+def predict_classes(clf: MNISTClassifier, x: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
+    """Predicted digit (N,) int64 for [0, 1] digits (N, 1, 28, 28)."""
+    _check_unit_images(x)
+    clf.eval()
+    return _batched(lambda b: clf(b).argmax(dim=1), x, batch_size, _device_of(clf))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sample quality: Fréchet distance in classifier feature space
+# ---------------------------------------------------------------------------------------------------
+
+def _sqrtm_psd(m: np.ndarray) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix via eigh (tiny negative eigenvalues -> 0)."""
+    w, v = np.linalg.eigh((m + m.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def frechet_distance(feats_a: torch.Tensor | np.ndarray, feats_b: torch.Tensor | np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N_a, D) and (N_b, D).
+
+        d² = ||mu_a - mu_b||² + Tr(S_a + S_b - 2 (S_a^½ S_b S_a^½)^½)
+
+    (Dowson & Landau 1982; as FID in Heusel et al. 2017, "GANs trained by a two time-scale update rule").
+    Tr((S_a S_b)^½) is computed as Tr((S_a^½ S_b S_a^½)^½), a symmetric PSD matrix, so a symmetric
+    eigendecomposition suffices and no complex parts appear. In float64. Introduced in 05_comparison.
+    """
+    a = np.asarray(feats_a.detach().cpu() if torch.is_tensor(feats_a) else feats_a, dtype=np.float64)
+    b = np.asarray(feats_b.detach().cpu() if torch.is_tensor(feats_b) else feats_b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
+        raise ValueError(f"frechet_distance: expected two (N, D) feature sets with N >= 2 and the same D, "
+                         f"got {a.shape} and {b.shape}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))  # (D, D)
+    root_a = _sqrtm_psd(cov_a)
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0.0, None)).sum()  # Tr((S_a S_b)^½)
+    d2 = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2.0 * cross
+    return float(max(d2, 0.0))
+
+
+def classifier_fid(clf: MNISTClassifier, x_a: torch.Tensor, x_b: torch.Tensor) -> float:
+    """FID between two sets of [0, 1] digits (N, 1, 28, 28), in the MNIST classifier's feature space.
+
+    Lower is better; 0 for identical sets. Only comparable between numbers computed with the same
+    classifier and similar set sizes (the estimate is biased upwards for small N). Introduced in 05_comparison.
+    """
+    return frechet_distance(classifier_features(clf, x_a), classifier_features(clf, x_b))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Diversity: which digits does a generator produce?
+# ---------------------------------------------------------------------------------------------------
+
+def mode_coverage(clf: MNISTClassifier, x: torch.Tensor, *, min_share: float = 0.01) -> dict:
+    """Distribution of predicted classes over samples x ([0, 1], (N, 1, 28, 28)).
+
+    Returns counts and shares per digit, the entropy H = -sum_k p_k log2 p_k in bits (log2 10 ≈ 3.32 for
+    a uniform spread, 0 for a single digit), classes_covered (digits with at least `min_share` of the
+    samples, so a few stray predictions do not count), coverage = classes_covered / 10, and the largest
+    share. A mode-collapsed GAN (Goodfellow 2016, "NIPS tutorial", section 5.1.1) shows low entropy and a
+    large largest_share. Introduced in notebooks/03_mnist_gan.ipynb.
+    """
+    pred = predict_classes(clf, x)
+    counts = torch.bincount(pred, minlength=NUM_CLASSES)[:NUM_CLASSES]
+    shares = counts.double() / max(len(pred), 1)
+    nz = shares[shares > 0]
+    covered = int((shares >= min_share).sum())
+    return {
+        "counts": counts.tolist(),
+        "shares": shares.tolist(),
+        "entropy": float(-(nz * nz.log2()).sum()) if len(nz) else 0.0,
+        "classes_covered": covered,
+        "coverage": covered / NUM_CLASSES,
+        "largest_share": float(shares.max()),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sliced Wasserstein distance over multi-scale patches (needs no pretrained network)
+# ---------------------------------------------------------------------------------------------------
+
+def _gaussian_down(x: torch.Tensor) -> torch.Tensor:
+    """Blur with the 5-tap binomial kernel [1 4 6 4 1]/16, then keep every second pixel. (B, C, H, W) -> H/2."""
+    k1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype, device=x.device) / 16
+    k = (k1[:, None] * k1[None, :]).expand(x.shape[1], 1, 5, 5)
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), k, stride=2, groups=x.shape[1])
+
+
+def laplacian_pyramid(x: torch.Tensor, *, min_size: int = 16) -> list[torch.Tensor]:
+    """Band-pass levels [full res, 1/2, ...]: level_i = G_i - up(G_{i+1}), the last one the blurred G itself.
+
+    Levels are added while the next one would still be at least `min_size` pixels (Burt & Adelson 1983).
+    """
+    levels, g = [], x
+    while min(g.shape[-2:]) // 2 >= min_size:
+        g_down = _gaussian_down(g)
+        levels.append(g - F.interpolate(g_down, size=g.shape[-2:], mode="bilinear", align_corners=False))
+        g = g_down
+    levels.append(g)
+    return levels
+
+
+def _patches(level: torch.Tensor, *, patch_size: int, num: int, seed: int) -> torch.Tensor:
+    """`num` random patch_size x patch_size neighbourhoods, flattened: (num, C * p * p).
+
+    Positions come from a generator seeded with `seed` alone, so both sets get the same draw and
+    swapping the arguments of `sliced_wasserstein` swaps nothing else.
+    """
+    n, c, h, w = level.shape
+    p = min(patch_size, h, w)
+    gen = torch.Generator().manual_seed(seed)
+    img = torch.randint(n, (num,), generator=gen)
+    top = torch.randint(h - p + 1, (num,), generator=gen)
+    left = torch.randint(w - p + 1, (num,), generator=gen)
+    off = torch.arange(p)
+    rows = (top[:, None] + off)[:, :, None]  # (num, p, 1)
+    cols = (left[:, None] + off)[:, None, :]  # (num, 1, p)
+    patch = level.cpu()[img[:, None, None, None], torch.arange(c)[None, :, None, None],
+                        rows[:, None], cols[:, None]]  # (num, C, p, p)
+    return patch.reshape(num, -1)
+
+
+def sliced_wasserstein(x_a: torch.Tensor, x_b: torch.Tensor, *, patch_size: int = 7, min_size: int = 16,
+                       num_patches: int = 8192, num_projections: int = 256, seed: int = 0,
+                       return_levels: bool = False) -> float | dict:
+    """Sliced Wasserstein distance between two image sets (N, C, H, W), over patches of a Laplacian pyramid.
+
+    As in Karras et al. 2018 ("Progressive growing of GANs", section 5 / appendix D): at each pyramid level
+    take `num_patches` random 7x7 neighbourhoods per set, normalise every descriptor coordinate (here by the
+    pooled mean/std of both sets, which keeps the distance symmetric), project onto `num_projections` random
+    unit directions, and average the 1-D Wasserstein-1 distances |sort(P_a) - sort(P_b)| (Rabin et al. 2011).
+        SWD = 1/L sum_levels  E_dir  mean_i |sort(a·dir)_i - sort(b·dir)_i|
+    Finest level = fine texture / edges, coarsest = colour and layout. 0 for identical sets; symmetric.
+    Any value range works (both sets must use the same one). Karras et al. report SWD x 10^3.
+    Returns the mean over levels, or {"levels": {size: swd}, "mean": swd} with return_levels.
+    Introduced in notebooks/04_abstract_art_dcgan.ipynb.
+    """
+    if x_a.dim() != 4 or x_b.dim() != 4 or x_a.shape[1:] != x_b.shape[1:]:
+        raise ValueError(f"sliced_wasserstein: expected two image sets (N, C, H, W) of the same image shape, "
+                         f"got {tuple(x_a.shape)} and {tuple(x_b.shape)}")
+    pyr_a = laplacian_pyramid(x_a.detach().float().cpu(), min_size=min_size)
+    pyr_b = laplacian_pyramid(x_b.detach().float().cpu(), min_size=min_size)
+    per_level = {}
+    for i, (la, lb) in enumerate(zip(pyr_a, pyr_b)):
+        da = _patches(la, patch_size=patch_size, num=num_patches, seed=seed + i)
+        db = _patches(lb, patch_size=patch_size, num=num_patches, seed=seed + i)
+        mean = (da.mean(0) + db.mean(0)) / 2  # pooled, so swapping a and b changes nothing
+        var = (da.pow(2).mean(0) + db.pow(2).mean(0)) / 2 - mean.pow(2)
+        std = var.clamp_min(0).sqrt().clamp_min(1e-8)
+        da, db = (da - mean) / std, (db - mean) / std
+        gen = torch.Generator().manual_seed(seed + 1000 + i)
+        dirs = torch.randn(da.shape[1], num_projections, generator=gen)
+        dirs = dirs / dirs.norm(dim=0, keepdim=True)  # unit directions (D, num_projections)
+        pa, _ = (da @ dirs).sort(dim=0)
+        pb, _ = (db @ dirs).sort(dim=0)
+        per_level[la.shape[-1]] = (pa - pb).abs().mean().item()
+    mean_swd = float(np.mean(list(per_level.values())))
+    return {"levels": per_level, "mean": mean_swd} if return_levels else mean_swd
+
+
+# ---------------------------------------------------------------------------------------------------
+# Autoencoders: reconstruction and ELBO
+# ---------------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def reconstruction_error(model: nn.Module, x: torch.Tensor, *, batch_size: int = 500) -> float:
+    """Mean per-pixel squared error 1/(N·D) sum ||x - x_hat||² of model(x) on [0, 1] images.
+
+    model(x) may return x_hat (AE) or (x_hat, mu, logvar) (VAE). For a VAE we decode the posterior mean
+    mu rather than a random z, so the number is deterministic. Introduced in notebooks/01_autoencoder.ipynb.
+    """
+    model.eval()
+    device = _device_of(model)
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device)
+        out = model(xb)
+        if isinstance(out, (tuple, list)):
+            x_hat = model.decode(out[1]) if hasattr(model, "decode") else out[0]
+        else:
+            x_hat = out
+        total += F.mse_loss(x_hat.reshape(xb.shape), xb, reduction="sum").item()
+    return total / x[0].numel() / max(len(x), 1)
+
+
+@torch.no_grad()
+def vae_elbo(model: nn.Module, x: torch.Tensor, *, batch_size: int = 500, seed: int = 0) -> dict:
+    """Test ELBO per image (nats) and its two terms, with one z ~ q(z|x) per image.
+
+        ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)) = -(recon + kl)      (Kingma & Welling 2014, eq. 10)
+
+    recon and kl come from labkit.models.vae.vae_loss (per image, averaged over the set); higher ELBO is
+    better. The sampling runs under its own seed, leaving the caller's random stream alone.
+    Introduced in notebooks/02_vae.ipynb.
+    """
+    from .models.vae import vae_loss  # imported here: metrics must import even before models exist
+
+    model.eval()
+    device = _device_of(model)
+    recon_sum = kl_sum = 0.0
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size].to(device)
+            x_hat, mu, logvar = model(xb)
+            _, recon, kl = vae_loss(x_hat, xb, mu, logvar)
+            recon_sum += float(recon) * len(xb)
+            kl_sum += float(kl) * len(xb)
+    recon, kl = recon_sum / len(x), kl_sum / len(x)
+    return {"elbo": -(recon + kl), "recon": recon, "kl": kl}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Distances between images: diversity and memorisation
+# ---------------------------------------------------------------------------------------------------
+
+def mean_pairwise_distance(x: torch.Tensor, *, max_n: int = 2000, seed: int = 0) -> float:
+    """Mean Euclidean distance between all pairs of distinct images (flattened); a crude diversity score.
+
+    A collapsed generator gives a number far below that of real data. Sets larger than max_n are
+    subsampled (seeded). Introduced in notebooks/03_mnist_gan.ipynb.
+    """
+    if len(x) < 2:
+        raise ValueError(f"mean_pairwise_distance: need at least 2 images, got {len(x)}")
+    if len(x) > max_n:
+        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:max_n]]
+    flat = x.detach().float().cpu().reshape(len(x), -1)
+    d = torch.cdist(flat, flat)  # (N, N), zero diagonal
+    n = len(flat)
+    return float(d.sum() / (n * (n - 1)))
+
+
+def nearest_neighbours(queries: torch.Tensor, refs: torch.Tensor, *, k: int = 1, batch_size: int = 512,
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each query image, the Euclidean distance to and index of its k nearest reference images.
+
+    Returns (dists, idx), each (N_q,) for k=1 else (N_q, k). Used to ask "did the GAN just copy training
+    digits?". Introduced in notebooks/03_mnist_gan.ipynb.
+    """
+    q = queries.detach().float().cpu().reshape(len(queries), -1)
+    r = refs.detach().float().cpu().reshape(len(refs), -1)
+    if q.shape[1] != r.shape[1]:
+        raise ValueError(f"nearest_neighbours: queries {tuple(queries.shape)} and refs {tuple(refs.shape)} "
+                         f"have different image sizes")
+    dists, idx = [], []
+    num_cand = min(k + 8, len(r))
+    for i in range(0, len(q), batch_size):
+        qb = q[i:i + batch_size]
+        # fast candidates via |q|² + |r|² - 2 q·r, then exact distances for them (a copy is at distance 0)
+        cand = torch.cdist(qb, r).topk(num_cand, dim=1, largest=False).indices  # (b, num_cand)
+        exact = (qb[:, None, :] - r[cand]).norm(dim=2)  # (b, num_cand)
+        d, order = exact.topk(k, dim=1, largest=False)
+        dists.append(d)
+        idx.append(cand.gather(1, order))
+    dists, idx = torch.cat(dists), torch.cat(idx)
+    return (dists[:, 0], idx[:, 0]) if k == 1 else (dists, idx)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Latent structure and training stability
+# ---------------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def latent_smoothness(decode: Callable[[torch.Tensor], torch.Tensor], z_a: torch.Tensor, z_b: torch.Tensor, *,
+                      steps: int = 10) -> dict:
+    """How evenly the decoded image changes along straight lines z(t) = (1 - t) z_a + t z_b, t in [0, 1].
+
+    For each pair and each of the `steps` equal steps, the image change is the RMS pixel difference
+    d_i = ||x(t_{i+1}) - x(t_i)|| / sqrt(D). Returned:
+      step_change      mean d_i (how far one step moves the image),
+      per_unit_latent  mean d_i / ||z(t_{i+1}) - z(t_i)|| (image change per unit latent distance; depends on
+                       the latent scale of each model, so compare it only between similar latents),
+      variation        the coefficient of variation std_i(d_i) / mean_i(d_i) along a path, averaged over
+                       pairs: 0 for a perfectly even morph, large when the image jumps at one step
+                       (holes or cliffs in the latent space). Scale-free, so it compares across models.
+    Introduced in notebooks/05_comparison.ipynb.
+    """
+    if z_a.shape != z_b.shape or z_a.dim() < 2 or steps < 2:
+        raise ValueError(f"latent_smoothness: z_a and z_b must be equal-shaped batches (B, ...) and steps >= 2, "
+                         f"got {tuple(z_a.shape)}, {tuple(z_b.shape)}, steps={steps}")
+    t = torch.linspace(0, 1, steps + 1, device=z_a.device)
+    path = [decode((1 - ti) * z_a + ti * z_b).float() for ti in t]  # steps+1 batches (B, C, H, W)
+    imgs = torch.stack(path, dim=1).flatten(2)  # (B, steps+1, D)
+    d = (imgs[:, 1:] - imgs[:, :-1]).norm(dim=2) / math.sqrt(imgs.shape[2])  # (B, steps)
+    dz = ((z_b - z_a).flatten(1).norm(dim=1) / steps).clamp_min(1e-12)  # (B,) length of one latent step
+    cv = d.std(dim=1) / d.mean(dim=1).clamp_min(1e-12)  # (B,)
+    return {
+        "step_change": d.mean().item(),
+        "per_unit_latent": (d / dz[:, None]).mean().item(),
+        "variation": cv.mean().item(),
+    }
+
+
+def loss_stability(history: dict, key: str, *, last: int = 5) -> dict:
+    """Spread of history[key] over the last `last` epochs: a flat curve means a settled run.
+
+    Returns mean, std, var and rel_std = std / |mean| (scale-free, so an AE's MSE and a GAN's
+    cross-entropy can sit in one table). Introduced in notebooks/05_comparison.ipynb.
+    """
+    if key not in history:
+        raise KeyError(f"loss_stability: history has no {key!r}; it has {sorted(history)}")
+    values = [float(v) for v in history[key]][-last:]
+    if len(values) < 2:
+        raise ValueError(f"loss_stability: need at least 2 epochs of {key!r}, got {len(values)}")
+    arr = np.asarray(values)
+    mean, std = float(arr.mean()), float(arr.std(ddof=1))
+    return {"mean": mean, "std": std, "var": std ** 2, "rel_std": std / max(abs(mean), 1e-12)}
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters of a model. Introduced in notebooks/05_comparison.ipynb."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,81 @@
+"""The MLP autoencoder on MNIST: config, encoder/decoder and its loss.
+
+Introduced in notebooks/01_autoencoder.ipynb. An autoencoder squeezes each 28x28 digit (784 numbers)
+through a small code z (32 numbers by default, 2 for the latent-space pictures) and learns to rebuild
+the digit from z alone. The training loop is labkit.train.fit_autoencoder, shared with the VAE.
+
+Reference: Hinton & Salakhutdinov, "Reducing the Dimensionality of Data with Neural Networks",
+Science 2006 (https://doi.org/10.1126/science.1127647).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class AEConfig:
+    latent_dim: int = 32  # size of the code z: 784 -> 32 numbers is a 24.5x compression; 2 for pictures
+    hidden: tuple[int, ...] = (256, 64)  # encoder widths 784 -> 256 -> 64 -> z; the decoder mirrors them
+    img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
+    lr: float = 1e-3  # Adam learning rate
+    batch_size: int = 128
+    num_epochs: int = 30  # the full run; the quick profile uses profile.epochs["ae"]
+
+    @property
+    def img_size(self) -> int:
+        """Pixels per image, C*H*W (784 for MNIST)."""
+        c, h, w = self.img_shape
+        return c * h * w
+
+
+def _mlp(widths: tuple[int, ...]) -> list[nn.Module]:
+    """Linear layers between consecutive widths, with a ReLU after every one but the last."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return layers
+
+
+class Autoencoder(nn.Module):
+    """encode: (B, 1, 28, 28) -> 784 -> 256 -> 64 -> z (B, 32); decode: z -> 64 -> 256 -> 784 -> (B, 1, 28, 28).
+
+    The decoder ends in a sigmoid, so reconstructions are pixel intensities in [0, 1] like the data.
+    """
+
+    def __init__(self, cfg: AEConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or AEConfig()
+        widths = (cfg.img_size, *cfg.hidden, cfg.latent_dim)  # (784, 256, 64, 32)
+        self.encoder = nn.Sequential(
+            nn.Flatten(),  # (B, 1, 28, 28) -> (B, 784)
+            *_mlp(widths),  # (B, 784) -> (B, 256) -> (B, 64) -> (B, 32), no ReLU on z
+        )
+        self.decoder = nn.Sequential(
+            *_mlp(widths[::-1]),  # (B, 32) -> (B, 64) -> (B, 256) -> (B, 784)
+            nn.Sigmoid(),  # pixel intensities in (0, 1)
+            nn.Unflatten(1, cfg.img_shape),  # (B, 784) -> (B, 1, 28, 28)
+        )
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)  # (B, latent_dim)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)  # (B, 1, 28, 28) in (0, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+def ae_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per pixel:  L = 1/(B·D) Σ_i ||x_i - x̂_i||²   (D = 784 pixels).
+
+    The plain reconstruction objective of an autoencoder (Hinton & Salakhutdinov 2006). Averaged over
+    pixels and images, so the number does not depend on the batch size.
+    """
+    return F.mse_loss(x_hat, x)

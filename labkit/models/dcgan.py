@@ -1,0 +1,168 @@
+"""DCGAN for 64x64 RGB images (Radford, Metz & Chintala 2016, "Unsupervised Representation Learning with
+Deep Convolutional Generative Adversarial Networks", arXiv:1511.06434).
+
+Introduced in notebooks/04_abstract_art_dcgan.ipynb. The architecture follows the paper and
+pytorch/examples dcgan: strided (transposed) convolutions instead of pooling, BatchNorm in both nets
+(except G's output and D's input layer), ReLU in G, LeakyReLU(0.2) in D, Tanh output, no biases.
+The loss is the same binary cross-entropy GAN loss as notebook 03, trained with labkit.train.fit_gan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class DCGANConfig:
+    """DCGAN settings; the defaults are the paper's (section 4) and give the parameter counts below."""
+
+    nz: int = 100  # size of the latent vector z, fed to G as (nz, 1, 1)
+    ngf: int = 64  # G feature maps in the last hidden layer (512 = 8*ngf in the first)
+    ndf: int = 64  # D feature maps in the first layer (512 = 8*ndf in the last)
+    nc: int = 3  # image channels (RGB)
+    lr: float = 2e-4  # Adam learning rate (paper: 0.001 was too high)
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas (paper: beta1 = 0.9 oscillated, 0.5 stabilised)
+    batch_size: int = 128  # mini-batch size (paper: 128)
+    num_epochs: int = 100  # full-profile epochs; notebooks take the count from profile.epochs["dcgan"]
+    amp: bool | None = None  # mixed precision (autocast + GradScaler): None = on for CUDA, off elsewhere
+    channels_last: bool | None = None  # NHWC memory layout for tensor cores: None = on for CUDA, off elsewhere
+
+
+class Generator(nn.Module):
+    """z (B, nz, 1, 1) -> image (B, nc, 64, 64) in [-1, 1]. 3,576,704 parameters with the defaults."""
+
+    def __init__(self, cfg: DCGANConfig):
+        super().__init__()
+        nz, ngf, nc = cfg.nz, cfg.ngf, cfg.nc
+        self.nz = nz
+        self.main = nn.Sequential(
+            # kernel 4, stride 1, padding 0 turns 1x1 into 4x4; afterwards stride 2, padding 1 doubles the size
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),  # (B, 512, 4, 4)
+            nn.BatchNorm2d(ngf * 8),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),  # (B, 256, 8, 8)
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),  # (B, 128, 16, 16)
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),  # (B, 64, 32, 32)
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),  # (B, 3, 64, 64)
+            nn.Tanh(),  # pixel values in [-1, 1], like the data after to_gan_range
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.main(z)  # (B, nz, 1, 1) -> (B, nc, 64, 64)
+
+
+class Discriminator(nn.Module):
+    """image (B, nc, 64, 64) -> D(x) (B,), the probability that x is real. 2,765,568 parameters."""
+
+    def __init__(self, cfg: DCGANConfig):
+        super().__init__()
+        nc, ndf = cfg.nc, cfg.ndf
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),  # (B, 64, 32, 32); no BatchNorm on the input layer
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),  # (B, 128, 16, 16)
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),  # (B, 256, 8, 8)
+            nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),  # (B, 512, 4, 4)
+            nn.BatchNorm2d(ndf * 8),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),  # (B, 1, 1, 1): one logit per image
+        )
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logit = self.main(x).float()  # float32 even under autocast, so D(x) near 0 or 1 keeps its precision
+        return self.sigmoid(logit).view(-1)  # (B, 1, 1, 1) -> (B,)
+
+
+def weights_init(m: nn.Module) -> None:
+    """DCGAN initialisation (paper, section 4): conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02),
+    biases 0. Apply once with `net.apply(weights_init)`."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+def use_cuda_speedups(flag: bool | None, device: torch.device | str) -> bool:
+    """Resolve an `amp` / `channels_last` setting: None means "on for CUDA"; off on any other device
+    (CPU stays plain float32 in the usual NCHW layout), even when asked for."""
+    is_cuda = torch.device(device).type == "cuda"
+    return is_cuda if flag is None else (bool(flag) and is_cuda)
+
+
+def build_dcgan(cfg: DCGANConfig, device: torch.device | str = "cpu") -> tuple[Generator, Discriminator]:
+    """net_G and net_D with `weights_init` applied, on `device`, channels-last when enabled for CUDA."""
+    net_G, net_D = Generator(cfg), Discriminator(cfg)
+    net_G.apply(weights_init)
+    net_D.apply(weights_init)
+    memory_format = torch.channels_last if use_cuda_speedups(cfg.channels_last, device) else torch.contiguous_format
+    return net_G.to(device, memory_format=memory_format), net_D.to(device, memory_format=memory_format)
+
+
+def make_optimizers(net_G: nn.Module, net_D: nn.Module, cfg: DCGANConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """One Adam per network with the paper's lr and betas: (opt_G, opt_D)."""
+    opt_G = torch.optim.Adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas)
+    opt_D = torch.optim.Adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
+    return opt_G, opt_D
+
+
+def layer_shapes(net: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...], int]]:
+    """Run `x` through `net` and list, for each layer in call order, (layer, output shape without the
+    batch dimension, its parameter count).
+
+    Used for the architecture tables in notebook 04: the shapes are measured, not written down.
+    """
+    rows, hooks = [], []
+    for layer in net.modules():
+        if not list(layer.children()):  # leaf layers only (Conv, BatchNorm, ReLU, ...)
+            hooks.append(layer.register_forward_hook(
+                lambda mod, inp, out: rows.append((_describe(mod), tuple(out.shape[1:]), sum(p.numel() for p in mod.parameters())))))
+    was_training = net.training
+    try:
+        net.eval()  # BatchNorm uses its running statistics, which this probe must not update
+        with torch.no_grad():
+            net(x)
+    finally:
+        net.train(was_training)
+        for h in hooks:
+            h.remove()
+    return rows
+
+
+def architecture_table(net: nn.Module, x: torch.Tensor) -> str:
+    """layer_shapes as aligned text: one row per layer (name, output shape, parameters), then the input and
+    the total. Introduced in notebooks/04_abstract_art_dcgan.ipynb."""
+    rows = layer_shapes(net, x)
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"{'layer':<{width}}  {'output shape':<14} {'parameters':>10}",
+             f"{'input':<{width}}  {str(tuple(x.shape[1:])):<14} {'':>10}"]
+    lines += [f"{name:<{width}}  {str(shape):<14} {n:>10,}" for name, shape, n in rows]
+    lines.append(f"{'total':<{width}}  {'':<14} {sum(n for _, _, n in rows):>10,}")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _describe(layer: nn.Module) -> str:
+    """A short name for a layer: "ConvTranspose2d(100 -> 512, k4 s1 p0)", "BatchNorm2d(512)", "ReLU"."""
+    if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        return (f"{type(layer).__name__}({layer.in_channels} -> {layer.out_channels}, "
+                f"k{layer.kernel_size[0]} s{layer.stride[0]} p{layer.padding[0]})")
+    if isinstance(layer, nn.BatchNorm2d):
+        return f"BatchNorm2d({layer.num_features})"
+    if isinstance(layer, nn.LeakyReLU):
+        return f"LeakyReLU({layer.negative_slope})"
+    return type(layer).__name__

@@ -1,0 +1,93 @@
+"""The variational autoencoder on MNIST: config, encoder q(z|x), decoder p(x|z) and the ELBO loss.
+
+Introduced in notebooks/02_vae.ipynb. The architecture is the one of the original paper and of
+pytorch/examples/vae: 784 -> 400 -> (mu, logvar) of a 20-d Gaussian; 20 -> 400 -> 784 Bernoulli means.
+The training loop is labkit.train.fit_autoencoder, shared with the plain autoencoder.
+
+Paper: Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014 (https://arxiv.org/abs/1312.6114).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class VAEConfig:
+    latent_dim: int = 20  # z in R^20 with prior N(0, I); 2 for the latent-space pictures
+    hidden: int = 400  # one hidden layer of 400 ReLUs in the encoder and in the decoder
+    img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
+    lr: float = 1e-3  # Adam learning rate
+    batch_size: int = 128
+    num_epochs: int = 50  # the full run; the quick profile uses profile.epochs["vae"]
+
+    @property
+    def img_size(self) -> int:
+        """Pixels per image, C*H*W (784 for MNIST)."""
+        c, h, w = self.img_shape
+        return c * h * w
+
+
+class VAE(nn.Module):
+    """q(z|x) = N(mu, diag(exp(logvar))) from a 784 -> 400 encoder; p(x|z) = Bernoulli(decode(z)), 20 -> 400 -> 784."""
+
+    def __init__(self, cfg: VAEConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or VAEConfig()
+        self.enc = nn.Linear(cfg.img_size, cfg.hidden)  # (B, 784) -> (B, 400)
+        self.to_mu = nn.Linear(cfg.hidden, cfg.latent_dim)  # (B, 400) -> (B, 20)
+        self.to_logvar = nn.Linear(cfg.hidden, cfg.latent_dim)  # (B, 400) -> (B, 20), log sigma^2
+        self.dec = nn.Linear(cfg.latent_dim, cfg.hidden)  # (B, 20) -> (B, 400)
+        self.out = nn.Linear(cfg.hidden, cfg.img_size)  # (B, 400) -> (B, 784)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = F.relu(self.enc(x.flatten(1)))  # (B, 1, 28, 28) -> (B, 784) -> (B, 400)
+        return self.to_mu(h), self.to_logvar(h)  # (B, 20), (B, 20)
+
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """z = mu + sigma * eps with eps ~ N(0, I): the randomness sits in eps, so gradients reach mu and logvar."""
+        std = torch.exp(0.5 * logvar)  # sigma = exp(log sigma^2 / 2)
+        eps = torch.randn_like(std)
+        return mu + std * eps  # (B, 20)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.dec(z))  # (B, 20) -> (B, 400)
+        return torch.sigmoid(self.out(h)).view(len(z), *self.cfg.img_shape)  # (B, 784) -> (B, 1, 28, 28) in (0, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar  # x_hat (B, 1, 28, 28), mu (B, 20), logvar (B, 20)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n new digits (n, 1, 28, 28): z ~ N(0, I) from the prior, then decode."""
+        device = self.out.weight.device
+        z = torch.randn(n, self.cfg.latent_dim, generator=generator, device=device)
+        return self.decode(z)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, sigma^2) || N(0, I)) per image (B,), in closed form (Kingma & Welling 2014, Appendix B):
+
+        KL = -1/2 Σ_j (1 + log σ_j² - μ_j² - σ_j²)
+    """
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+
+
+def vae_loss(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The negative ELBO and its two terms, each per image (summed over pixels / latent dims, mean over the batch).
+
+        -ELBO = recon + KL,   recon = -log p(x|z) = -Σ_pixels [x log x̂ + (1 - x) log(1 - x̂)]   (BCE, summed)
+                              KL    = KL(q(z|x) || N(0, I))  (closed form, see kl_divergence)
+
+    Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014, eq. 10. Returns (total, recon, kl).
+    """
+    batch = len(x)
+    recon = F.binary_cross_entropy(x_hat.reshape(batch, -1), x.reshape(batch, -1), reduction="sum") / batch
+    kl = kl_divergence(mu, logvar).mean()
+    return recon + kl, recon, kl

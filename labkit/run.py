@@ -1,0 +1,247 @@
+"""`labkit train`: train one model from the shell, writing images, history.json and resumable checkpoints.
+
+Introduced in README.md (the command line). The notebooks train the same models with the same loops
+(labkit.train); this file only adds what a long unattended run needs:
+
+    <out>/<model>.pt                   checkpoint after every epoch (atomic): nets, optimisers, epoch, RNG, history
+    <out>/history.json                 per-epoch numbers, one entry per model: {"gan": {"Loss_D": [...], ...}}
+    <out>/gan_images/epoch_X.png       5x5 grid from a fixed noise batch (dcgan_images/ likewise)
+    <out>/vae_images/sample_epoch_X.png, reconstruction_epoch_X.png   prior samples; originals above reconstructions
+    <out>/ae_images/reconstruction_epoch_X.png                        (a plain AE has no prior to sample from)
+
+Images are written every `image_every` epochs and at the last one. `resume=True` continues from the last
+complete epoch, so killing a run loses at most the epoch in progress.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.utils import save_image
+
+from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
+from .config import Profile, set_seed
+from .data import load_mnist, to_gan_range
+from .train import fit_autoencoder, fit_gan, reconstruct
+
+MODELS = ("ae", "vae", "gan", "dcgan")
+NUM_SAMPLES = 25  # images per sample grid: 5 x 5
+NUM_RECONSTRUCTIONS = 8  # test digits shown above their reconstructions
+
+
+class TrainError(Exception):
+    """A problem the user fixes by changing the command (e.g. an output folder that cannot be written)."""
+
+
+def prepare_out(out: str | Path) -> Path:
+    """Create the output folder and check that we can write files in it; TrainError (one line) if not."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise TrainError(f"--out {out}: cannot write there ({e.strerror or type(e).__name__}); "
+                         f"choose another folder with --out") from None
+    return out
+
+
+def write_history(out: Path, name: str, history: dict) -> Path:
+    """Put this model's per-epoch numbers into <out>/history.json (other models' entries are kept), atomically.
+
+    Only lists of numbers go to JSON; the fixed-noise samples stay in the checkpoint and the PNGs.
+    """
+    path = out / "history.json"
+    try:
+        runs = json.loads(path.read_text())
+    except (OSError, ValueError):
+        runs = {}  # first model in this folder, or an unreadable file we replace
+    runs[name] = {key: values for key, values in history.items() if key != "samples"}
+    fd, tmp = tempfile.mkstemp(prefix=".history.", suffix=".json.tmp", dir=out)
+    with os.fdopen(fd, "w") as f:
+        json.dump(runs, f, indent=1)
+    os.replace(tmp, path)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checkpoints: one dict per model, the same layout for every model
+# ---------------------------------------------------------------------------------------------------
+
+def checkpoint_state(name: str, cfg, profile: Profile, epoch: int, nets: dict[str, nn.Module],
+                     opts: dict[str, torch.optim.Optimizer], fixed: dict[str, torch.Tensor], history: dict) -> dict:
+    """Everything a resumed run needs: weights, optimiser moments, the fixed inputs of the image grids,
+    the epoch count, the random-number state and the history so far."""
+    return {
+        "model": name, "config": asdict(cfg), "profile": profile.name, "epoch": epoch,
+        "nets": {key: net.state_dict() for key, net in nets.items()},
+        "opts": {key: opt.state_dict() for key, opt in opts.items()},
+        "fixed": fixed, "rng": rng_state(), "history": history,
+    }
+
+
+def resume_from(path: Path, name: str, profile: Profile, nets: dict[str, nn.Module],
+                opts: dict[str, torch.optim.Optimizer], lr: float) -> tuple[int, dict, dict]:
+    """Load `path` into nets and optimisers (lr set to `lr`), restore the RNG; return (epoch, history, fixed).
+
+    A checkpoint of another model, another profile or another architecture is a CheckpointError (one line).
+    """
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or "nets" not in state or "epoch" not in state:
+        raise CheckpointError(f"{path}: not a `labkit train` checkpoint; delete it or use another --out folder")
+    if state.get("model") != name:
+        raise CheckpointError(f"{path}: holds a {state.get('model')!r} checkpoint, not {name!r}; "
+                              f"use another --out folder")
+    if state.get("profile") != profile.name:
+        raise CheckpointError(f"{path}: was trained with --profile {state.get('profile')}, not {profile.name}; "
+                              f"resume with the same profile or use another --out folder")
+    for key, net in nets.items():
+        load_weights(net, state["nets"].get(key, {}), name=key, path=path)
+    for key, opt in opts.items():
+        opt.load_state_dict(state["opts"][key])
+        for group in opt.param_groups:
+            group["lr"] = lr  # --lr on the command line wins over the checkpoint's
+    set_rng_state(state["rng"])
+    return int(state["epoch"]), state["history"], state["fixed"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# One function per family: GANs (gan, dcgan) and autoencoders (ae, vae)
+# ---------------------------------------------------------------------------------------------------
+
+def _build(name: str, device: torch.device):
+    """(config, nets, make_optimisers) for one model, with the config dataclass's defaults."""
+    if name == "gan":
+        from .models.gan import Discriminator, GANConfig, Generator
+
+        cfg = GANConfig()
+        return cfg, {"net_G": Generator(cfg).to(device), "net_D": Discriminator(cfg).to(device)}
+    if name == "dcgan":
+        from .models.dcgan import DCGANConfig, build_dcgan
+
+        cfg = DCGANConfig()
+        net_G, net_D = build_dcgan(cfg, device)
+        return cfg, {"net_G": net_G, "net_D": net_D}
+    if name == "vae":
+        from .models.vae import VAE, VAEConfig
+
+        cfg = VAEConfig()
+        return cfg, {"net": VAE(cfg).to(device)}
+    if name == "ae":
+        from .models.ae import AEConfig, Autoencoder
+
+        cfg = AEConfig()
+        return cfg, {"net": Autoencoder(cfg).to(device)}
+    raise ValueError(f"unknown model {name!r}: use one of {', '.join(MODELS)}")
+
+
+def _load_data(name: str, profile: Profile) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(train images, test images or None) in the range the model expects."""
+    if name == "dcgan":
+        from .data import load_abstract_art
+
+        return load_abstract_art(source=profile.art, n_synthetic=profile.art_images), None  # [-1, 1]
+    train_x, _ = load_mnist(train=True, source=profile.mnist)
+    if name == "gan":
+        return to_gan_range(train_x), None  # [-1, 1], to match G's Tanh
+    test_x, _ = load_mnist(train=False, source=profile.mnist)
+    return train_x, test_x  # [0, 1]
+
+
+def train_model(name: str, *, out: Path, profile: Profile, device: torch.device, epochs: int | None = None,
+                batch_size: int | None = None, lr: float | None = None, seed: int = 0, resume: bool = False,
+                image_every: int = 10, max_batches: int | None = None, log_every: int = 400,
+                progress: bool = True) -> dict:
+    """Train model `name` ("ae", "vae", "gan" or "dcgan") for `epochs` epochs in total; return its history.
+
+    Defaults (None) come from the model's config dataclass (batch_size, lr) and the profile (epochs).
+    max_batches caps the batches per epoch (smoke runs). Everything is written under `out` (module docstring).
+    """
+    set_seed(seed)
+    cfg, nets = _build(name, device)
+    epochs = epochs or profile.epochs[name]
+    batch_size = batch_size or cfg.batch_size
+    lr = lr or cfg.lr
+    train_x, test_x = _load_data(name, profile)
+    if max_batches is not None and name in ("ae", "vae"):
+        train_x = train_x[: max_batches * batch_size]  # fit_autoencoder has no batch cap: use fewer images
+
+    is_gan = name in ("gan", "dcgan")
+    betas = getattr(cfg, "betas", (0.9, 0.999))  # GANs: (0.5, 0.999); AE/VAE: Adam's defaults
+    if is_gan:
+        opts = {"opt_G": torch.optim.Adam(nets["net_G"].parameters(), lr=lr, betas=betas),
+                "opt_D": torch.optim.Adam(nets["net_D"].parameters(), lr=lr, betas=betas)}
+    else:
+        opts = {"opt": torch.optim.Adam(nets["net"].parameters(), lr=lr, betas=betas)}
+    latent = (cfg.nz, 1, 1) if name == "dcgan" else (cfg.latent_dim,)
+    fixed = {"z": torch.randn(NUM_SAMPLES, *latent, device=device)}  # the same z for every grid
+    if test_x is not None:
+        spread = torch.linspace(0, len(test_x) - 1, NUM_RECONSTRUCTIONS).long()  # across the set, not just its start
+        fixed["x"] = test_x[spread].clone()  # the same test digits in every reconstruction picture
+
+    path = out / f"{name}.pt"
+    start_epoch, history = 0, None
+    if resume:
+        start_epoch, history, fixed = resume_from(path, name, profile, nets, opts, lr)
+        fixed = {key: value.to(device) for key, value in fixed.items()}
+        if start_epoch >= epochs:
+            print(f"labkit: {name} already has {start_epoch} epochs in {path} (--epochs {epochs}); nothing to do")
+            return history
+    print(f"labkit: training {name} on {device}: {len(train_x)} images, epochs {start_epoch + 1}..{epochs}, "
+          f"batch {batch_size}, lr {lr:g} -> {out}", flush=True)
+    image_dir = out / f"{name}_images"
+    image_dir.mkdir(exist_ok=True)
+
+    def on_epoch_end(epoch: int, history: dict) -> None:
+        if epoch % image_every == 0 or epoch == epochs:
+            _save_images(name, nets, fixed, history, image_dir, epoch)
+        write_history(out, name, history)
+        save_checkpoint(checkpoint_state(name, cfg, profile, epoch, nets, opts, fixed, history), path)  # last
+
+    if is_gan:
+        amp = False
+        if name == "dcgan":
+            from .models.dcgan import use_cuda_speedups
+
+            amp = use_cuda_speedups(cfg.amp, device)  # mixed precision on CUDA only
+            max_batches = max_batches or profile.art_max_batches
+        return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
+                       num_epochs=epochs, batch_size=batch_size, device=device, fixed_noise=fixed["z"],
+                       start_epoch=start_epoch, history=history, on_epoch_end=on_epoch_end, log_every=log_every,
+                       progress=progress, amp=amp, max_batches=max_batches)
+
+    def report(epoch: int, history: dict) -> None:
+        line = f"[{epoch:>3}/{epochs}] train_loss: {history['train_loss'][-1]:.4f}  test_loss: {history['test_loss'][-1]:.4f}"
+        if "train_kl" in history:
+            line += f"  (recon {history['train_recon'][-1]:.2f} + KL {history['train_kl'][-1]:.2f})"
+        if progress:
+            print(line, flush=True)
+        on_epoch_end(epoch, history)
+
+    return fit_autoencoder(nets["net"], train_x, test_x, opt=opts["opt"], num_epochs=epochs, batch_size=batch_size,
+                           device=device, start_epoch=start_epoch, history=history, on_epoch_end=report,
+                           progress=progress)
+
+
+@torch.no_grad()
+def _save_images(name: str, nets: dict[str, nn.Module], fixed: dict[str, torch.Tensor], history: dict,
+                 image_dir: Path, epoch: int) -> None:
+    """The PNGs for one epoch (see the module docstring)."""
+    if name in ("gan", "dcgan"):
+        samples = history["samples"][-1].float() / 255  # G(fixed z) after this epoch, uint8 -> [0, 1]
+        save_image(samples, image_dir / f"epoch_{epoch}.png", nrow=5, pad_value=1.0)
+        return
+    net = nets["net"]
+    net.eval()
+    if name == "vae":
+        save_image(net.decode(fixed["z"]).cpu(), image_dir / f"sample_epoch_{epoch}.png", nrow=5, pad_value=1.0)
+    x = fixed["x"]
+    rows = torch.cat([x.cpu(), reconstruct(net, x)])  # originals (top row) above reconstructions
+    save_image(rows, image_dir / f"reconstruction_epoch_{epoch}.png", nrow=len(x), pad_value=1.0)
+    net.train()
+
