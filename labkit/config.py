@@ -57,7 +57,7 @@ PROFILES = {
         name="quick",
         mnist="subset",
         art="synthetic",
-        epochs={"ae": 10, "vae": 10, "gan": 20, "dcgan": 5, "classifier": 3},
+        epochs={"ae": 20, "vae": 30, "gan": 40, "dcgan": 5, "classifier": 3},
         art_images=512,
         art_max_batches=None,
     ),

@@ -476,3 +476,30 @@ def loss_stability(history: dict, key: str, *, last: int = 5) -> dict:
 def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters of a model. Introduced in notebooks/05_comparison.ipynb."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def gan_balance(history: dict, *, last: int | None = None, healthy_d_x: tuple[float, float] = (0.5, 0.9),
+                healthy_d_g_z: tuple[float, float] = (0.1, 0.5)) -> dict:
+    """Who is winning at the end of a GAN run, read from labkit.train.fit_gan's history.
+
+    Means over the last `last` epochs (default: the last quarter of the run) of D(x), D(G(z)) (D_G_z1, the
+    fakes as D saw them before its step), Loss_D and Loss_G, and a verdict:
+      "D dominates"  D(x) above and D(G(z)) below their healthy ranges: D tells real from fake almost
+                     perfectly and G learns from a saturated critic (Arjovsky & Bottou 2017);
+      "G fools D"    D(G(z)) above its range or D(x) below it: D no longer separates the two;
+      "balanced"     otherwise.
+    The ranges are rules of thumb (labkit.plots.HEALTHY_D_X / HEALTHY_D_G_Z draw the same bands).
+    Introduced in notebooks/04_abstract_art_dcgan.ipynb.
+    """
+    n = len(history.get("D_x", []))
+    if n == 0:
+        raise ValueError("gan_balance: the history has no epochs; train with labkit.train.fit_gan first")
+    last = max(1, n // 4) if last is None else min(max(1, last), n)
+    out = {key: float(np.mean(history[key][-last:])) for key in ("D_x", "D_G_z1", "Loss_D", "Loss_G")}
+    if out["D_x"] > healthy_d_x[1] and out["D_G_z1"] < healthy_d_g_z[0]:
+        verdict = "D dominates"
+    elif out["D_G_z1"] > healthy_d_g_z[1] or out["D_x"] < healthy_d_x[0]:
+        verdict = "G fools D"
+    else:
+        verdict = "balanced"
+    return {**out, "epochs": last, "verdict": verdict}

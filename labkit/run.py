@@ -85,23 +85,35 @@ def checkpoint_state(name: str, cfg, profile: Profile, epoch: int, nets: dict[st
     }
 
 
-def resume_from(path: Path, name: str, profile: Profile, nets: dict[str, nn.Module],
-                opts: dict[str, torch.optim.Optimizer], lr: float) -> tuple[int, dict, dict]:
-    """Load `path` into nets and optimisers (lr set to `lr`), restore the RNG; return (epoch, history, fixed).
+def load_trained(path: str | Path, name: str, nets: dict[str, nn.Module]) -> dict:
+    """Load the networks of a `labkit train` checkpoint (e.g. runs/gan.pt) and return the whole checkpoint
+    dict (epoch, history, fixed inputs, ...). `nets` maps "net_G"/"net_D" (GANs) or "net" (AE, VAE) to models.
 
-    A checkpoint of another model, another profile or another architecture is a CheckpointError (one line).
+    A checkpoint of another model or another architecture is a CheckpointError (one line).
+    Introduced in notebooks/03_mnist_gan.ipynb (the full profile loads a finished run).
     """
+    path = Path(path)
     state = load_checkpoint(path)
     if not isinstance(state, dict) or "nets" not in state or "epoch" not in state:
         raise CheckpointError(f"{path}: not a `labkit train` checkpoint; delete it or use another --out folder")
     if state.get("model") != name:
         raise CheckpointError(f"{path}: holds a {state.get('model')!r} checkpoint, not {name!r}; "
                               f"use another --out folder")
+    for key, net in nets.items():
+        load_weights(net, state["nets"].get(key, {}), name=key, path=path)
+    return state
+
+
+def resume_from(path: Path, name: str, profile: Profile, nets: dict[str, nn.Module],
+                opts: dict[str, torch.optim.Optimizer], lr: float) -> tuple[int, dict, dict]:
+    """Load `path` into nets and optimisers (lr set to `lr`), restore the RNG; return (epoch, history, fixed).
+
+    Besides load_trained's checks, the checkpoint must come from the same profile (the same data).
+    """
+    state = load_trained(path, name, nets)
     if state.get("profile") != profile.name:
         raise CheckpointError(f"{path}: was trained with --profile {state.get('profile')}, not {profile.name}; "
                               f"resume with the same profile or use another --out folder")
-    for key, net in nets.items():
-        load_weights(net, state["nets"].get(key, {}), name=key, path=path)
     for key, opt in opts.items():
         opt.load_state_dict(state["opts"][key])
         for group in opt.param_groups:

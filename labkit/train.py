@@ -26,8 +26,8 @@ def autoencoder_losses(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Ten
     """The loss terms of one batch, per image: {"loss"} (MSE) for an AE; {"loss", "recon", "kl"} for a VAE,
     where loss = -ELBO = recon (BCE summed over pixels) + kl. Introduced in notebooks/01_autoencoder.ipynb."""
     if isinstance(model, VAE):
-        x_hat, mu, logvar = model(x)  # one z ~ q(z|x) per image
-        loss, recon, kl = vae_loss(x_hat, x, mu, logvar)
+        x_logits, mu, logvar = model(x, logits=True)  # one z ~ q(z|x) per image; x_hat = sigmoid(x_logits)
+        loss, recon, kl = vae_loss(x_logits, x, mu, logvar, from_logits=True)  # same BCE, stabler and faster
         return {"loss": loss, "recon": recon, "kl": kl}
     return {"loss": ae_loss(model(x), x)}
 

@@ -12,6 +12,8 @@ import torch
 
 from labkit.checkpoint import load_checkpoint, save_checkpoint
 from labkit.config import ROOT
+from labkit.models.gan import Discriminator, Generator
+from labkit.run import load_trained
 
 
 def _env(**extra):
@@ -56,6 +58,10 @@ def test_one_quick_epoch_writes_images_history_and_checkpoint(tmp_path, model, t
         assert set(state) >= {"nets", "opts", "rng", "history", "config"}
     if "gan" in trained:
         assert "[  1/1] Loss_D: " in result.stdout  # the per-epoch summary line
+        net_G, net_D = Generator(), Discriminator()
+        state = load_trained(tmp_path / "gan.pt", "gan", {"net_G": net_G, "net_D": net_D})  # what notebook 03 does
+        assert torch.equal(net_G.state_dict()["net.0.weight"], state["nets"]["net_G"]["net.0.weight"])
+        assert state["fixed"]["z"].shape == (25, 100)
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temp files behind
 
 

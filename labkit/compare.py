@@ -1,0 +1,195 @@
+"""The four models side by side: trained (quick profile) or loaded (full profile), then measured.
+
+Introduced in notebooks/05_comparison.ipynb. Training goes through labkit.run.train_model, the same code
+as `labkit train`, so the notebook and the command line give the same models; every number comes from
+labkit.metrics. The functions here only decide *what* to measure for each kind of model:
+how to draw samples, which latents to interpolate between, which loss to watch.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import metrics
+from .checkpoint import CheckpointError, load_checkpoint, load_weights
+from .config import Profile, runs_dir
+from .data import from_gan_range
+from .run import _build, prepare_out, train_model
+from .train import latent_codes
+
+MNIST_MODELS = ("ae", "vae", "gan")
+LABELS = {"ae": "AE", "vae": "VAE", "gan": "GAN", "dcgan": "DCGAN"}
+
+
+def load_or_train(name: str, *, profile: Profile, device: torch.device, out: str | Path | None = None,
+                  progress: bool = False) -> tuple[dict[str, nn.Module], dict]:
+    """(nets, history) of model `name` ("ae", "vae", "gan", "dcgan"), nets in eval mode on `device`.
+
+    Full profile (reuse_checkpoints): continue or reuse runs/<name>.pt, the checkpoint `labkit train` writes;
+    a finished one is loaded without training. Quick profile: always train afresh (seeded) into
+    runs/comparison_quick/, so two runs of notebook 05 give the same models.
+    nets: {"net": model} for AE/VAE, {"net_G": G, "net_D": D} for the GANs.
+    """
+    default = runs_dir() if profile.reuse_checkpoints else runs_dir() / "comparison_quick"
+    out = prepare_out(out or default)
+    path = out / f"{name}.pt"
+    resume = profile.reuse_checkpoints and path.is_file()
+    train_model(name, out=out, profile=profile, device=device, resume=resume, progress=progress,
+                image_every=10 ** 9)  # sample images only after the last epoch
+    return load_trained(name, path, device=device)
+
+
+def load_trained(name: str, path: str | Path, *, device: torch.device) -> tuple[dict[str, nn.Module], dict]:
+    """Rebuild model `name` with its config defaults and load the weights and history of a `labkit train`
+    checkpoint (weights_only=True). CheckpointError (one line) for a checkpoint of another model."""
+    state = load_checkpoint(path, map_location=device)
+    if not isinstance(state, dict) or state.get("model") != name or "nets" not in state:
+        raise CheckpointError(f"{path}: not a `labkit train` checkpoint of {name!r}; delete it or train again")
+    _, nets = _build(name, device)
+    for key, net in nets.items():
+        load_weights(net, state["nets"].get(key, {}), name=key, path=path)
+        net.eval()
+    return nets, state["history"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# What "a sample", "a latent path" and "the training loss" mean for each model
+# ---------------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def sample_digits(name: str, nets: dict[str, nn.Module], n: int, *, seed: int = 0,
+                  train_x: torch.Tensor | None = None) -> torch.Tensor:
+    """n new digits (n, 1, 28, 28) in [0, 1], with noise from a generator seeded with `seed`.
+
+    VAE: z ~ N(0, I), the prior. GAN: z ~ N(0, I), then [-1, 1] -> [0, 1]. AE: it has no prior, so z is drawn
+    from a Gaussian fitted to the codes of train_x (mean and full covariance), the usual way to sample one.
+    """
+    g = torch.Generator().manual_seed(seed)
+    if name == "gan":
+        net_G = nets["net_G"]
+        z = torch.randn(n, net_G.cfg.latent_dim, generator=g).to(_device(net_G))
+        return from_gan_range(net_G(z).cpu())
+    net = nets["net"]
+    if name == "vae":
+        z = torch.randn(n, net.cfg.latent_dim, generator=g)
+    elif name == "ae":
+        if train_x is None:
+            raise ValueError("sample_digits('ae', ...): pass train_x, the digits whose codes define the Gaussian")
+        codes = latent_codes(net, train_x).double()  # (N, latent_dim)
+        mu, cov = codes.mean(0), torch.cov(codes.T)
+        L = torch.linalg.cholesky(cov + 1e-6 * torch.eye(len(mu), dtype=cov.dtype))  # cov = L L^T
+        z = (mu + torch.randn(n, len(mu), generator=g, dtype=cov.dtype) @ L.T).float()
+    else:
+        raise ValueError(f"sample_digits: unknown MNIST model {name!r}; use one of {MNIST_MODELS}")
+    return net.decode(z.to(_device(net))).cpu().clamp(0, 1)
+
+
+@torch.no_grad()
+def latent_path_ends(name: str, nets: dict[str, nn.Module], test_x: torch.Tensor, n: int, *, seed: int = 0):
+    """(decode, z_a, z_b): n pairs of latent points to interpolate between, and the map from z to [0, 1] digits.
+
+    AE and VAE: the codes (VAE: the means mu) of n random pairs of test digits. GAN: pairs of prior draws.
+    """
+    g = torch.Generator().manual_seed(seed)
+    if name == "gan":
+        net_G = nets["net_G"]
+        z = torch.randn(2 * n, net_G.cfg.latent_dim, generator=g).to(_device(net_G))
+        return (lambda z: from_gan_range(net_G(z))), z[:n], z[n:]
+    net = nets["net"]
+    idx = torch.randperm(len(test_x), generator=g)[:2 * n]
+    z = latent_codes(net, test_x[idx]).to(_device(net))  # AE: z; VAE: mu
+    return net.decode, z[:n], z[n:]
+
+
+def training_loss_key(name: str) -> str:
+    """The per-epoch loss whose spread `loss_stability` reports: the AE/VAE training loss, the GAN's Loss_G."""
+    return "Loss_G" if name in ("gan", "dcgan") else "train_loss"
+
+
+def _device(net: nn.Module) -> torch.device:
+    return next(net.parameters()).device
+
+
+# ---------------------------------------------------------------------------------------------------
+# The comparison tables
+# ---------------------------------------------------------------------------------------------------
+
+def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *, clf: nn.Module,
+                        train_x: torch.Tensor, test_x: torch.Tensor, num_samples: int, seed: int = 0,
+                        num_paths: int = 64, last: int = 5) -> dict:
+    """Every number of the AE / VAE / GAN table for one model, as a flat dict (None where it does not apply)."""
+    samples = sample_digits(name, nets, num_samples, seed=seed, train_x=train_x)
+    coverage = metrics.mode_coverage(clf, samples)
+    decode, z_a, z_b = latent_path_ends(name, nets, test_x, num_paths, seed=seed)
+    smooth = metrics.latent_smoothness(decode, z_a, z_b, steps=10)
+    key = training_loss_key(name)
+    row = {
+        "model": LABELS[name],
+        "recon_mse": metrics.reconstruction_error(nets["net"], test_x) if "net" in nets else None,
+        "fid": metrics.classifier_fid(clf, samples, test_x),
+        "entropy": coverage["entropy"],
+        "classes_covered": coverage["classes_covered"],
+        "largest_share": coverage["largest_share"],
+        "pairwise_dist": metrics.mean_pairwise_distance(samples),
+        "interp_variation": smooth["variation"],
+        "interp_step": smooth["step_change"],
+        "stability_key": key,
+        "loss_rel_std": metrics.loss_stability(history, key, last=last)["rel_std"],
+        "params": sum(metrics.count_parameters(net) for net in nets.values()),
+        "sec_per_epoch": sum(history["seconds"]) / len(history["seconds"]),
+        "epochs": len(history["seconds"]),
+    }
+    if name == "gan":
+        row["params_G"] = metrics.count_parameters(nets["net_G"])
+    return row
+
+
+def reference_rows(clf: nn.Module, train_x: torch.Tensor, test_x: torch.Tensor, *, num_samples: int,
+                   seed: int = 0) -> list[dict]:
+    """Sanity rows that give the scale meaning: real training digits, and uniform noise, against the test set."""
+    g = torch.Generator().manual_seed(seed)
+    real = train_x[torch.randperm(len(train_x), generator=g)[:num_samples]]
+    noise = torch.rand(num_samples, *test_x.shape[1:], generator=g)
+    rows = []
+    for label, x in (("real (train)", real), ("noise", noise)):
+        cov = metrics.mode_coverage(clf, x)
+        rows.append({"model": label, "fid": metrics.classifier_fid(clf, x, test_x), "entropy": cov["entropy"],
+                     "classes_covered": cov["classes_covered"], "largest_share": cov["largest_share"],
+                     "pairwise_dist": metrics.mean_pairwise_distance(x)})
+    return rows
+
+
+def measure_art(net_G: nn.Module, real: torch.Tensor, held_out: torch.Tensor, *, num_samples: int,
+                seed: int = 0, **swd_kwargs) -> list[dict]:
+    """SWD of DCGAN samples, of other real images and of uniform noise, each against held-out real art ([-1, 1])."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        z = torch.randn(num_samples, net_G.nz, 1, 1, generator=g).to(_device(net_G))
+        fake = torch.cat([net_G(zb).float().cpu() for zb in z.split(256)])
+    sets = {"DCGAN samples": fake, "real (train)": real[torch.randperm(len(real), generator=g)[:num_samples]],
+            "noise": torch.rand(num_samples, *real.shape[1:], generator=g) * 2 - 1}
+    rows = []
+    for label, x in sets.items():
+        out = metrics.sliced_wasserstein(x, held_out, return_levels=True, seed=seed, **swd_kwargs)
+        rows.append({"images": label, **{f"swd_{size}px": v for size, v in out["levels"].items()},
+                     "swd_mean": out["mean"]})
+    return rows
+
+
+def format_table(rows: list[dict], columns: dict[str, str], *, digits: int = 3) -> str:
+    """A plain-text table: one line per row, `columns` maps keys to headers; numbers to `digits` significant
+    digits, "-" where a row has no value."""
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.{digits}g}" if v != 0 and math.isfinite(v) else f"{v:g}"
+        return str(v)
+
+    table = [[header for header in columns.values()]] + [[cell(r.get(k)) for k in columns] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    return "\n".join("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(line, widths)))
+                     for line in table)
