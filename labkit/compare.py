@@ -14,10 +14,9 @@ import torch
 from torch import nn
 
 from . import metrics
-from .checkpoint import CheckpointError, load_checkpoint, load_weights
 from .config import Profile, runs_dir
 from .data import from_gan_range
-from .run import _build, prepare_out, train_model
+from .run import _build, load_trained, prepare_out, train_model
 from .train import latent_codes
 
 MNIST_MODELS = ("ae", "vae", "gan")
@@ -30,29 +29,23 @@ def load_or_train(name: str, *, profile: Profile, device: torch.device, out: str
 
     Full profile (reuse_checkpoints): continue or reuse runs/<name>.pt, the checkpoint `labkit train` writes;
     a finished one is loaded without training. Quick profile: always train afresh (seeded) into
-    runs/comparison_quick/, so two runs of notebook 05 give the same models.
+    runs/comparison_quick/, so two runs of notebook 05 give the same models, for profile.comparison_epochs
+    (fewer than notebooks 01-04 use, so that all four train in a few minutes).
     nets: {"net": model} for AE/VAE, {"net_G": G, "net_D": D} for the GANs.
     """
     default = runs_dir() if profile.reuse_checkpoints else runs_dir() / "comparison_quick"
     out = prepare_out(out or default)
     path = out / f"{name}.pt"
     resume = profile.reuse_checkpoints and path.is_file()
-    train_model(name, out=out, profile=profile, device=device, resume=resume, progress=progress,
-                image_every=10 ** 9)  # sample images only after the last epoch
-    return load_trained(name, path, device=device)
-
-
-def load_trained(name: str, path: str | Path, *, device: torch.device) -> tuple[dict[str, nn.Module], dict]:
-    """Rebuild model `name` with its config defaults and load the weights and history of a `labkit train`
-    checkpoint (weights_only=True). CheckpointError (one line) for a checkpoint of another model."""
-    state = load_checkpoint(path, map_location=device)
-    if not isinstance(state, dict) or state.get("model") != name or "nets" not in state:
-        raise CheckpointError(f"{path}: not a `labkit train` checkpoint of {name!r}; delete it or train again")
-    _, nets = _build(name, device)
-    for key, net in nets.items():
-        load_weights(net, state["nets"].get(key, {}), name=key, path=path)
+    epochs = (profile.comparison_epochs or profile.epochs)[name]
+    batch_size = profile.art_batch_size if name == "dcgan" else None  # None: the model config's batch size
+    train_model(name, out=out, profile=profile, device=device, epochs=epochs, batch_size=batch_size,
+                resume=resume, progress=progress, image_every=10 ** 9)  # sample images after the last epoch only
+    _, nets = _build(name, device)  # the config defaults, as train_model used
+    history = load_trained(path, name, nets)["history"]  # weights_only load, checked against the architecture
+    for net in nets.values():
         net.eval()
-    return nets, state["history"]
+    return nets, history
 
 
 # ---------------------------------------------------------------------------------------------------

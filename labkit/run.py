@@ -183,18 +183,10 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
     if max_batches is not None and name in ("ae", "vae"):
         train_x = train_x[: max_batches * batch_size]  # fit_autoencoder has no batch cap: use fewer images
 
-    is_gan = name in ("gan", "dcgan")
     betas = getattr(cfg, "betas", (0.9, 0.999))  # GANs: (0.5, 0.999); AE/VAE: Adam's defaults
-    if is_gan:
-        opts = {"opt_G": torch.optim.Adam(nets["net_G"].parameters(), lr=lr, betas=betas),
-                "opt_D": torch.optim.Adam(nets["net_D"].parameters(), lr=lr, betas=betas)}
-    else:
-        opts = {"opt": torch.optim.Adam(nets["net"].parameters(), lr=lr, betas=betas)}
-    latent = (cfg.nz, 1, 1) if name == "dcgan" else (cfg.latent_dim,)
-    fixed = {"z": torch.randn(NUM_SAMPLES, *latent, device=device)}  # the same z for every grid
-    if test_x is not None:
-        spread = torch.linspace(0, len(test_x) - 1, NUM_RECONSTRUCTIONS).long()  # across the set, not just its start
-        fixed["x"] = test_x[spread].clone()  # the same test digits in every reconstruction picture
+    opts = {key.replace("net", "opt", 1): torch.optim.Adam(net.parameters(), lr=lr, betas=betas)
+            for key, net in nets.items()}  # net_G -> opt_G, net_D -> opt_D, net -> opt
+    fixed = _fixed_inputs(name, cfg, test_x, device)
 
     path = out / f"{name}.pt"
     start_epoch, history = 0, None
@@ -215,7 +207,7 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
         write_history(out, name, history)
         save_checkpoint(checkpoint_state(name, cfg, profile, epoch, nets, opts, fixed, history), path)  # last
 
-    if is_gan:
+    if name in ("gan", "dcgan"):
         amp = False
         if name == "dcgan":
             from .models.dcgan import use_cuda_speedups
@@ -238,6 +230,17 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
     return fit_autoencoder(nets["net"], train_x, test_x, opt=opts["opt"], num_epochs=epochs, batch_size=batch_size,
                            device=device, start_epoch=start_epoch, history=history, on_epoch_end=report,
                            progress=progress)
+
+
+def _fixed_inputs(name: str, cfg, test_x: torch.Tensor | None, device: torch.device) -> dict[str, torch.Tensor]:
+    """What every image grid of the run is made from, kept in the checkpoint: 25 latent vectors "z", and for
+    the autoencoders 8 test digits "x" spread over the test set."""
+    latent = (cfg.nz, 1, 1) if name == "dcgan" else (cfg.latent_dim,)
+    fixed = {"z": torch.randn(NUM_SAMPLES, *latent, device=device)}
+    if test_x is not None:
+        spread = torch.linspace(0, len(test_x) - 1, NUM_RECONSTRUCTIONS).long()  # not just the first class
+        fixed["x"] = test_x[spread].clone()
+    return fixed
 
 
 @torch.no_grad()
