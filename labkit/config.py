@@ -59,11 +59,11 @@ PROFILES = {
         name="quick",
         mnist="subset",
         art="synthetic",
-        epochs={"ae": 20, "vae": 30, "gan": 40, "dcgan": 5, "classifier": 3},
+        epochs={"ae": 20, "vae": 30, "gan": 40, "dcgan": 10, "classifier": 3},
         comparison_epochs={"ae": 10, "vae": 10, "gan": 15, "dcgan": 2},  # 05 trains all four in a few minutes
         art_images=512,
-        art_max_batches=None,
-        art_batch_size=16,  # more updates for the same compute: 128 would give G only ~30 steps in 3 minutes
+        art_max_batches=40,  # 10 epochs x 40 batches = 400 DCGAN updates, about 2 minutes on 2 CPU cores
+        art_batch_size=8,  # more updates for the same compute: batches of 128 would give G only ~25 steps
     ),
     "full": Profile(
         name="full",

@@ -291,7 +291,7 @@ def sliced_wasserstein(x_a: torch.Tensor, x_b: torch.Tensor, *, patch_size: int 
                        return_levels: bool = False) -> float | dict:
     """Sliced Wasserstein distance between two image sets (N, C, H, W), over patches of a Laplacian pyramid.
 
-    As in Karras et al. 2018 ("Progressive growing of GANs", section 5 / appendix D): at each pyramid level
+    As in Karras et al. 2018 ("Progressive growing of GANs", ICLR, section 5): at each pyramid level
     take `num_patches` random 7x7 neighbourhoods per set, normalise every descriptor coordinate (here by the
     pooled mean/std of both sets, which keeps the distance symmetric), project onto `num_projections` random
     unit directions, and average the 1-D Wasserstein-1 distances |sort(P_a) - sort(P_b)| (Rabin et al. 2011).

@@ -64,10 +64,12 @@ def test_vae_shapes(latent_dim):
 
 
 def test_parameter_counts():
-    # AE: 784 -> 256 -> 64 -> 32 and back, as stated in notebooks/01_autoencoder.ipynb
+    # AE: 784 -> 400 -> 32 and back, as stated in notebooks/01_autoencoder.ipynb
     ae = Autoencoder(AEConfig())
-    expected = linear_params(784, 256, 64, 32) + linear_params(32, 64, 256, 784)
-    assert sum(p.numel() for p in ae.parameters()) == expected == 439_728
+    expected = linear_params(784, 400, 32) + linear_params(32, 400, 784)
+    assert sum(p.numel() for p in ae.parameters()) == expected == 654_416
+    deeper = Autoencoder(AEConfig(hidden=(256, 64), latent_dim=2))
+    assert sum(p.numel() for p in deeper.parameters()) == linear_params(784, 256, 64, 2) + linear_params(2, 64, 256, 784)
     # VAE: 784 -> 400 -> (20, 20); 20 -> 400 -> 784, as in Kingma & Welling / pytorch/examples
     vae = VAE(VAEConfig())
     expected = linear_params(784, 400) + 2 * linear_params(400, 20) + linear_params(20, 400, 784)

@@ -19,7 +19,7 @@ from torch import nn
 @dataclass
 class AEConfig:
     latent_dim: int = 32  # size of the code z: 784 -> 32 numbers is a 24.5x compression; 2 for pictures
-    hidden: tuple[int, ...] = (256, 64)  # encoder widths 784 -> 256 -> 64 -> z; the decoder mirrors them
+    hidden: tuple[int, ...] = (400,)  # encoder widths 784 -> 400 -> z, as the VAE's; the decoder mirrors them
     img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
     lr: float = 1e-3  # Adam learning rate
     batch_size: int = 128
@@ -43,21 +43,23 @@ def _mlp(widths: tuple[int, ...]) -> list[nn.Module]:
 
 
 class Autoencoder(nn.Module):
-    """encode: (B, 1, 28, 28) -> 784 -> 256 -> 64 -> z (B, 32); decode: z -> 64 -> 256 -> 784 -> (B, 1, 28, 28).
+    """encode: (B, 1, 28, 28) -> 784 -> 400 -> z (B, 32); decode: z -> 400 -> 784 -> (B, 1, 28, 28).
 
-    The decoder ends in a sigmoid, so reconstructions are pixel intensities in [0, 1] like the data.
+    The default widths are those of the VAE (labkit.models.vae), so notebook 02 compares two models that differ
+    only in what makes a VAE variational. The decoder ends in a sigmoid, so reconstructions are pixel
+    intensities in [0, 1] like the data.
     """
 
     def __init__(self, cfg: AEConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or AEConfig()
-        widths = (cfg.img_size, *cfg.hidden, cfg.latent_dim)  # (784, 256, 64, 32)
+        widths = (cfg.img_size, *cfg.hidden, cfg.latent_dim)  # (784, 400, 32)
         self.encoder = nn.Sequential(
             nn.Flatten(),  # (B, 1, 28, 28) -> (B, 784)
-            *_mlp(widths),  # (B, 784) -> (B, 256) -> (B, 64) -> (B, 32), no ReLU on z
+            *_mlp(widths),  # (B, 784) -> (B, 400) -> (B, 32), no ReLU on z
         )
         self.decoder = nn.Sequential(
-            *_mlp(widths[::-1]),  # (B, 32) -> (B, 64) -> (B, 256) -> (B, 784)
+            *_mlp(widths[::-1]),  # (B, 32) -> (B, 400) -> (B, 784)
             nn.Sigmoid(),  # pixel intensities in (0, 1)
             nn.Unflatten(1, cfg.img_shape),  # (B, 784) -> (B, 1, 28, 28)
         )
