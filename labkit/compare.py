@@ -119,6 +119,7 @@ def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *,
     decode, z_a, z_b = latent_path_ends(name, nets, test_x, num_paths, seed=seed)
     smooth = metrics.latent_smoothness(decode, z_a, z_b, steps=10)
     key = training_loss_key(name)
+    stability = metrics.loss_stability(history, key, last=last)
     row = {
         "model": LABELS[name],
         "recon_mse": metrics.reconstruction_error(nets["net"], test_x) if "net" in nets else None,
@@ -130,7 +131,8 @@ def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *,
         "interp_variation": smooth["variation"],
         "interp_step": smooth["step_change"],
         "stability_key": key,
-        "loss_rel_std": metrics.loss_stability(history, key, last=last)["rel_std"],
+        "loss_rel_std": stability["rel_std"],
+        "loss_wobble": stability["wobble"],
         "params": sum(metrics.count_parameters(net) for net in nets.values()),
         "sec_per_epoch": sum(history["seconds"]) / len(history["seconds"]),
         "epochs": len(history["seconds"]),

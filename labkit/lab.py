@@ -199,13 +199,15 @@ def estimate_quick_profile(device=None, *, profile: str | None = "quick") -> dic
     record("gan", time.perf_counter() - start, batches / (len(x) // cfg.batch_size))
 
     dcfg = dcgan.DCGANConfig()
-    art = synthetic_abstract_art(2 * dcfg.batch_size, seed=0)
+    batch_size = prof.art_batch_size or dcfg.batch_size
+    n_art = prof.art_images if prof.art == "synthetic" else 2872  # the Kaggle set's size
+    per_epoch = n_art // batch_size if prof.art_max_batches is None else min(prof.art_max_batches, n_art // batch_size)
+    batches = min(per_epoch, 4)
+    art = synthetic_abstract_art(batches * batch_size, seed=0)
     net_G, net_D = dcgan.build_dcgan(dcfg, device)
     opt_G, opt_D = dcgan.make_optimizers(net_G, net_D, dcfg)
-    n_art = prof.art_images if prof.art == "synthetic" else 2872  # the Kaggle set's size
-    per_epoch = n_art // dcfg.batch_size if prof.art_max_batches is None else min(prof.art_max_batches, n_art // dcfg.batch_size)
     start = time.perf_counter()
-    fit_gan(net_G, net_D, art, opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=dcfg.batch_size, device=device,
+    fit_gan(net_G, net_D, art, opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=batch_size, device=device,
             fixed_noise=torch.randn(16, dcfg.nz, 1, 1), progress=False, amp=dcgan.use_cuda_speedups(dcfg.amp, device))
-    record("dcgan", time.perf_counter() - start, 2 / per_epoch)
+    record("dcgan", time.perf_counter() - start, batches / per_epoch)
     return out

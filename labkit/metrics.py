@@ -460,17 +460,23 @@ def latent_smoothness(decode: Callable[[torch.Tensor], torch.Tensor], z_a: torch
 def loss_stability(history: dict, key: str, *, last: int = 5) -> dict:
     """Spread of history[key] over the last `last` epochs: a flat curve means a settled run.
 
-    Returns mean, std, var and rel_std = std / |mean| (scale-free, so an AE's MSE and a GAN's
-    cross-entropy can sit in one table). Introduced in notebooks/05_comparison.ipynb.
+    Returns mean, std, var, rel_std = std / |mean| (scale-free, so an AE's MSE and a GAN's cross-entropy can
+    sit in one table), and wobble: the std of what is left after fitting a straight line (ddof=2), over
+    |mean|. A loss still falling steadily has a large rel_std but a small wobble; an oscillating one has both.
+    Introduced in notebooks/05_comparison.ipynb.
     """
     if key not in history:
         raise KeyError(f"loss_stability: history has no {key!r}; it has {sorted(history)}")
     values = [float(v) for v in history[key]][-last:]
-    if len(values) < 2:
-        raise ValueError(f"loss_stability: need at least 2 epochs of {key!r}, got {len(values)}")
+    if len(values) < 3:
+        raise ValueError(f"loss_stability: need at least 3 epochs of {key!r}, got {len(values)}")
     arr = np.asarray(values)
     mean, std = float(arr.mean()), float(arr.std(ddof=1))
-    return {"mean": mean, "std": std, "var": std ** 2, "rel_std": std / max(abs(mean), 1e-12)}
+    t = np.arange(len(arr))
+    residual = arr - np.polyval(np.polyfit(t, arr, 1), t)  # what a linear trend does not explain
+    scale = max(abs(mean), 1e-12)
+    return {"mean": mean, "std": std, "var": std ** 2, "rel_std": std / scale,
+            "wobble": float(np.sqrt((residual ** 2).sum() / max(len(arr) - 2, 1))) / scale}
 
 
 def count_parameters(model: nn.Module, *, trainable_only: bool = True) -> int:

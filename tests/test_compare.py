@@ -10,7 +10,7 @@ from labkit import compare, get_profile, load_mnist, metrics
 @pytest.fixture(scope="module")
 def tiny_profile():
     """The quick profile with one short epoch per model, so the whole module runs in seconds."""
-    return dataclasses.replace(get_profile("quick"), comparison_epochs={"ae": 2, "vae": 2, "gan": 2, "dcgan": 1},
+    return dataclasses.replace(get_profile("quick"), comparison_epochs={"ae": 2, "vae": 3, "gan": 2, "dcgan": 1},
                                art_images=32)
 
 
@@ -52,9 +52,9 @@ def test_measure_mnist_model_fills_every_column(tiny_profile, digits, tmp_path):
     clf = metrics.MNISTClassifier().eval()  # untrained is enough to check the plumbing
     nets, history = compare.load_or_train("vae", profile=tiny_profile, device=torch.device("cpu"), out=tmp_path)
     row = compare.measure_mnist_model("vae", nets, history, clf=clf, train_x=x, test_x=x_test, num_samples=64,
-                                      num_paths=4, last=2)
+                                      num_paths=4, last=3)
     assert row["model"] == "VAE" and row["params"] == metrics.count_parameters(nets["net"])
-    assert all(isinstance(row[k], float) for k in ("recon_mse", "fid", "entropy", "interp_variation", "loss_rel_std"))
+    assert all(isinstance(row[k], float) for k in ("recon_mse", "fid", "entropy", "interp_variation", "loss_rel_std", "loss_wobble"))
     ref = compare.reference_rows(clf, x, x_test, num_samples=64)
     assert [r["model"] for r in ref] == ["real (train)", "noise"]
     table = compare.format_table([row] + ref, {"model": "", "recon_mse": "recon", "fid": "FID"})

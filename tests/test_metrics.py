@@ -251,8 +251,11 @@ def test_loss_stability():
     out = metrics.loss_stability({"Loss_D": [9.0, 9.0, 1.0, 2.0, 3.0]}, "Loss_D", last=3)
     assert out["mean"] == pytest.approx(2.0) and out["std"] == pytest.approx(1.0) and out["var"] == pytest.approx(1.0)
     assert out["rel_std"] == pytest.approx(0.5)
+    assert out["wobble"] == pytest.approx(0.0, abs=1e-9)  # 1, 2, 3 is a straight line: a trend, no wobble
+    zigzag = metrics.loss_stability({"Loss_G": [1.0, 3.0, 1.0, 3.0, 1.0]}, "Loss_G")
+    assert zigzag["wobble"] > 0.5
     with pytest.raises(KeyError, match="Loss_G"):
-        metrics.loss_stability({"Loss_D": [1.0, 2.0]}, "Loss_G")
+        metrics.loss_stability({"Loss_D": [1.0, 2.0, 3.0]}, "Loss_G")
 
 
 def test_count_parameters():
