@@ -35,7 +35,10 @@ def autoencoder_losses(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Ten
 @torch.no_grad()
 def evaluate_autoencoder(model: nn.Module, x: torch.Tensor, *, device: torch.device | str,
                          batch_size: int = 1000) -> dict[str, float]:
-    """The mean loss terms (see autoencoder_losses) over all images x, in eval mode and without gradients."""
+    """The mean loss terms (see autoencoder_losses) over all images x, in eval mode and without gradients.
+
+    For a VAE this is the training objective itself, with one z ~ q(z|x) per image: an unbiased estimate of
+    -ELBO (labkit.metrics.vae_elbo computes the same under its own seed)."""
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     for (xb,) in tensor_loader(x, batch_size=batch_size, shuffle=False):
