@@ -145,3 +145,48 @@ def test_cuda_defaults_to_channels_last_and_mixed_precision():
     with torch.autocast("cuda"):
         assert net_G(torch.randn(2, cfg.nz, 1, 1, device="cuda")).dtype == torch.float16
         assert net_D(torch.zeros(2, 3, 64, 64, device="cuda")).dtype == torch.float32  # D(x) kept in float32
+
+
+def test_gan_balance_reads_who_is_winning():
+    from labkit.metrics import gan_balance
+
+    def history(d_x, d_g_z):
+        return {"D_x": d_x, "D_G_z1": d_g_z, "Loss_D": [0.5] * len(d_x), "Loss_G": [1.0] * len(d_x)}
+
+    assert gan_balance(history([0.6, 0.95, 0.97, 0.96], [0.3, 0.05, 0.04, 0.02]))["verdict"] == "D dominates"
+    assert gan_balance(history([0.7] * 4, [0.3] * 4))["verdict"] == "balanced"
+    assert gan_balance(history([0.7, 0.4], [0.3, 0.6]), last=1)["verdict"] == "G fools D"
+    out = gan_balance(history([0.0] * 6 + [0.8, 0.6], [0.2] * 8))  # last quarter = the last 2 epochs
+    assert out["epochs"] == 2 and out["D_x"] == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="no epochs"):
+        gan_balance({"D_x": []})
+
+
+def test_stage_epochs_are_distinct_increasing_and_end_on_the_last():
+    from labkit.plots import stage_epochs
+
+    assert stage_epochs(100) == [1, 10, 25, 50, 100]
+    assert stage_epochs(10) == [1, 2, 3, 5, 10]
+    assert stage_epochs(3) == [1, 2, 3]
+    assert stage_epochs(1) == [1]
+    for n in range(1, 40):
+        e = stage_epochs(n)
+        assert e == sorted(set(e)) and e[-1] == n and e[0] == 1 and len(e) == min(n, 5)
+
+
+def test_epoch_grid_slider_steps_over_every_saved_grid():
+    pytest.importorskip("ipywidgets")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from labkit.plots import show_epoch_grids
+    from labkit.widgets import epoch_grid_slider
+
+    samples = [torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8) for _ in range(3)]
+    w = epoch_grid_slider(samples)
+    slider = w.children[0]
+    assert (slider.min, slider.max, slider.value) == (1, 3, 3)
+    fig = show_epoch_grids(samples, [1, 3], titles=["early", "final"], num_images=4, nrow=2)
+    assert [ax.get_title() for ax in fig.axes] == ["early\nepoch 1", "final\nepoch 3"]
+    with pytest.raises(ValueError, match="no sample grids"):
+        epoch_grid_slider([])
