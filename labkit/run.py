@@ -199,7 +199,7 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
     print(f"labkit: training {name} on {device}: {len(train_x)} images, epochs {start_epoch + 1}..{epochs}, "
           f"batch {batch_size}, lr {lr:g} -> {out}", flush=True)
     image_dir = out / f"{name}_images"
-    image_dir.mkdir(exist_ok=True)
+    image_dir.mkdir(parents=True, exist_ok=True)
 
     def on_epoch_end(epoch: int, history: dict) -> None:
         if epoch % image_every == 0 or epoch == epochs:
