@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--profile", choices=["quick", "full"], default=None,
                      help="quick: bundled data, few epochs (default, or $LABKIT_PROFILE); full: the real settings")
     lab.add_argument("--out", default=None, help="write executed notebooks here instead of in place")
-    lab.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
+    lab.add_argument("--timeout", type=_positive_int, default=None, metavar="SECONDS",
+                     help="seconds allowed per cell (default: the profile's, quick 900, full 43200)")
     lab.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps: exported as $LABKIT_DEVICE")
     lab.set_defaults(func=_cmd_lab)
 
@@ -71,10 +72,12 @@ def add_train_parser(sub) -> None:
     train.add_argument("--batch-size", type=_positive_int, default=None, metavar="B",
                        help="default: the model's config (ae 128, vae 128, gan 64, dcgan 128)")
     train.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default: the model's config)")
-    train.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/, or $LABKIT_RUNS)")
+    train.add_argument("--out", default=None, metavar="DIR",
+                       help="output folder (default: runs/<profile>/ under $LABKIT_RUNS or runs/, where the notebooks "
+                            "look for trained models)")
     train.add_argument("--profile", choices=["quick", "full"], default=None,
-                       help="full (default, or $LABKIT_PROFILE): full MNIST and the Kaggle art set; "
-                            "quick: the bundled MNIST subset and synthetic art")
+                       help="quick (default, or $LABKIT_PROFILE): the bundled MNIST subset and synthetic art; "
+                            "full: full MNIST and the Kaggle art set")
     train.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint's last complete epoch")
@@ -88,20 +91,18 @@ def add_train_parser(sub) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    import os
-
     from .checkpoint import CheckpointError
     from .config import get_device, get_profile, runs_dir
     from .data import DataError
     from .run import TrainError, prepare_out, train_model
 
     try:
-        profile = get_profile(args.profile or os.environ.get("LABKIT_PROFILE") or "full")
+        profile = get_profile(args.profile)  # --profile, else $LABKIT_PROFILE, else quick
         device = get_device(args.device)
     except ValueError as e:  # unknown device / profile: the message says what to use instead
         return _fail(str(e))
     try:
-        out = prepare_out(args.out or runs_dir())
+        out = prepare_out(args.out or runs_dir() / profile.name)
         for name in (["gan", "vae"] if args.model == "both" else [args.model]):
             train_model(name, out=out, profile=profile, device=device, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, seed=args.seed, resume=args.resume, image_every=args.image_every,

@@ -1,51 +1,23 @@
-"""The four models side by side: trained (quick profile) or loaded (full profile), then measured.
+"""The four models side by side, as notebooks 01-04 left them (labkit.run.load_or_train), then measured.
 
-Introduced in notebooks/05_comparison.ipynb. Training goes through labkit.run.train_model, the same code
-as `labkit train`, so the notebook and the command line give the same models; every number comes from
+Introduced in notebooks/05_comparison.ipynb. Models come from labkit.run.load_or_train, the same code and
+checkpoints as `labkit train`, so the notebooks and the command line share their models; every number comes from
 labkit.metrics. The functions here only decide *what* to measure for each kind of model:
 how to draw samples, which latents to interpolate between, which loss to watch.
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from . import metrics
-from .config import Profile, runs_dir
 from .data import from_gan_range
-from .run import _build, load_trained, prepare_out, train_model
 from .train import latent_codes
 
 MNIST_MODELS = ("ae", "vae", "gan")
 LABELS = {"ae": "AE", "vae": "VAE", "gan": "GAN", "dcgan": "DCGAN"}
-
-
-def load_or_train(name: str, *, profile: Profile, device: torch.device, out: str | Path | None = None,
-                  progress: bool = False) -> tuple[dict[str, nn.Module], dict]:
-    """(nets, history) of model `name` ("ae", "vae", "gan", "dcgan"), nets in eval mode on `device`.
-
-    Full profile (reuse_checkpoints): continue or reuse runs/<name>.pt, the checkpoint `labkit train` writes;
-    a finished one is loaded without training. Quick profile: always train afresh (seeded) into
-    runs/comparison_quick/, so two runs of notebook 05 give the same models, for profile.comparison_epochs
-    (fewer than notebooks 01-04 use, so that all four train in a few minutes).
-    nets: {"net": model} for AE/VAE, {"net_G": G, "net_D": D} for the GANs.
-    """
-    default = runs_dir() if profile.reuse_checkpoints else runs_dir() / "comparison_quick"
-    out = prepare_out(out or default)
-    path = out / f"{name}.pt"
-    resume = profile.reuse_checkpoints and path.is_file()
-    epochs = (profile.comparison_epochs or profile.epochs)[name]
-    batch_size = profile.art_batch_size if name == "dcgan" else None  # None: the model config's batch size
-    train_model(name, out=out, profile=profile, device=device, epochs=epochs, batch_size=batch_size,
-                resume=resume, progress=progress, image_every=10 ** 9)  # sample images after the last epoch only
-    _, nets = _build(name, device)  # the config defaults, as train_model used
-    history = load_trained(path, name, nets)["history"]  # weights_only load, checked against the architecture
-    for net in nets.values():
-        net.eval()
-    return nets, history
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -176,12 +148,14 @@ def measure_art(net_G: nn.Module, real: torch.Tensor, held_out: torch.Tensor, *,
 
 def format_table(rows: list[dict], columns: dict[str, str], *, digits: int = 3) -> str:
     """A plain-text table: one line per row, `columns` maps keys to headers; numbers to `digits` significant
-    digits, "-" where a row has no value."""
+    digits (whole numbers from 10^(digits-1) up: 112, never 1.1e+02), "-" where a row has no value."""
     def cell(v):
         if v is None:
             return "-"
         if isinstance(v, float):
-            return f"{v:.{digits}g}" if v != 0 and math.isfinite(v) else f"{v:g}"
+            if v == 0 or not math.isfinite(v):
+                return f"{v:g}"
+            return f"{v:.0f}" if abs(v) >= 10 ** (digits - 1) else f"{v:.{digits}g}"  # 112, not 1.1e+02
         return str(v)
 
     table = [[header for header in columns.values()]] + [[cell(r.get(k)) for k in columns] for r in rows]

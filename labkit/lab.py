@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,14 +75,11 @@ def lab_notebooks(folder: str | Path | None = None) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def _failed_cell(nb, error) -> tuple[int | None, str]:
-    """Index (1-based, code cells counted) and first source line of the cell that raised."""
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    for i, cell in enumerate(code_cells, start=1):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            first = next((line for line in cell.source.splitlines() if line.strip()), "")
-            return i, first
-    return None, ""
+def _first_line(cell) -> str:
+    """The first non-empty source line of a cell that is not a comment, shortened for a one-line message."""
+    lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
+    code = [line for line in lines if not line.startswith("#")] or lines or [""]
+    return code[0][:60]
 
 
 def _error_summary(error: Exception) -> str:
@@ -88,15 +87,29 @@ def _error_summary(error: Exception) -> str:
     ename, evalue = getattr(error, "ename", None), getattr(error, "evalue", None)
     if ename:
         return f"{ename}: {evalue}".strip()
-    lines = [line for line in str(error).splitlines() if line.strip()]
+    lines = [line for line in str(error).splitlines() if line.strip() and not set(line.strip()) <= set("-")]
     return lines[-1] if lines else type(error).__name__
+
+
+def _kernel_config(sockets: Path):
+    """Kernel settings: talk over Unix sockets in the private folder `sockets` (no "running over TCP without
+    encryption" warning, and nothing listens on the network); over TCP on Windows, which has no such sockets."""
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name != "nt":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(sockets / "k")  # absolute: the kernel starts in the notebook's folder
+    return config
 
 
 def execute_notebook(path: Path, *, out: Path | None = None, timeout: int | None = None) -> tuple[bool, str]:
     """Run one notebook top to bottom in a fresh kernel started in the notebook's folder.
 
-    Writes the executed notebook to `out` (or back to `path`); on failure writes it too, so the error
-    shows in context, and returns (False, "cell N (first line): Error: message").
+    timeout: seconds allowed per cell (None: no limit). Writes the executed notebook to `out` (or back to
+    `path`), with each cell's stream outputs merged and progress-bar redraws (carriage returns) resolved, so a
+    progress bar leaves its final line. On failure it writes the notebook too, so the error shows in context,
+    and returns (False, "cell N (first line): what happened; what to do").
     """
     import nbformat
     from nbclient import NotebookClient
@@ -106,14 +119,32 @@ def execute_notebook(path: Path, *, out: Path | None = None, timeout: int | None
         nb = nbformat.read(path, as_version=4)
     except Exception as e:
         return False, f"cannot read notebook ({type(e).__name__}: {e}); is it valid .ipynb JSON?"
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    code_index = {i: n for n, i in enumerate((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), start=1)}
+    current: dict = {}
+
+    def on_cell_start(cell, cell_index):
+        current.update(cell=cell, number=code_index.get(cell_index))
+
+    sockets = Path(tempfile.mkdtemp(prefix="labkit-kernel-"))  # mode 0700
+    client = NotebookClient(nb, config=_kernel_config(sockets), timeout=timeout, coalesce_streams=True,
+                            on_cell_start=on_cell_start, resources={"metadata": {"path": str(path.parent)}})
     ok, message = True, ""
     try:
-        client.execute()
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
-        index, first = _failed_cell(nb, e)
-        where = f"cell {index} ({first.strip()[:60]})" if index else "a cell"
-        ok, message = False, f"{where}: {_error_summary(e)}"
+        with open(sockets / "kernel.log", "wb") as log:  # the kernel process's own stderr: shutdown noise, not outputs
+            client.execute(stderr=log)
+    except (CellExecutionError, CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as e:
+        where = f"cell {current['number']} ({_first_line(current['cell'])})" if current else "kernel start-up"
+        if isinstance(e, CellTimeoutError) or (isinstance(e, TimeoutError) and current):
+            why = f"did not finish within {timeout} s; raise the limit with --timeout SECONDS"
+        elif isinstance(e, DeadKernelError):
+            why = "the kernel died (out of memory?); free memory or close other programs, then run it again"
+        elif isinstance(e, CellExecutionError):
+            why = _error_summary(e)
+        else:
+            why = f"{_error_summary(e)}; is the python3 Jupyter kernel installed (make setup)?"
+        ok, message = False, f"{where}: {why}"
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
     target = out or path
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
@@ -122,13 +153,16 @@ def execute_notebook(path: Path, *, out: Path | None = None, timeout: int | None
 
 def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, out: str | None = None,
             timeout: int | None = None, device: str | None = None) -> int:
-    """Execute `notebooks` (default: all numbered ones) in order; 0 if all ran, 1 at the first failure."""
-    from tqdm.auto import tqdm
+    """Execute `notebooks` (default: all numbered ones) in order; 0 if all ran, 1 at the first failure.
 
+    timeout: seconds allowed per cell (default: the profile's cell_timeout). Prints one line per notebook
+    and the total; a failure is one line naming the notebook, the cell and what to do.
+    """
     prof = get_profile(profile)  # validates the name before anything runs
     os.environ["LABKIT_PROFILE"] = prof.name  # kernels inherit our environment
     if device:
         os.environ["LABKIT_DEVICE"] = device
+    timeout = prof.cell_timeout if timeout is None else timeout
     paths = [Path(p) for p in notebooks] if notebooks else lab_notebooks()
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -138,23 +172,20 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
         print("labkit: error: no notebooks found in notebooks/", file=sys.stderr)
         return 2
     out_dir = Path(out) if out else None
-    print(f"labkit lab: {len(paths)} notebooks, profile {prof.name}" + (f", writing to {out_dir}" if out_dir else ", in place"))
-    timings = []
-    bar = tqdm(paths, unit="notebook", file=sys.stdout)
-    for path in bar:
-        bar.set_description(path.stem)
+    print(f"labkit lab: {len(paths)} notebooks, profile {prof.name}, at most {timeout} s per cell"
+          + (f", writing to {out_dir}" if out_dir else ", in place"), flush=True)
+    total = 0.0
+    for path in paths:
         start = time.perf_counter()
         ok, message = execute_notebook(path.resolve(), out=(out_dir / path.name).resolve() if out_dir else None,
                                        timeout=timeout)
         seconds = time.perf_counter() - start
-        timings.append((path.name, seconds))
-        bar.write(f"  {'ok    ' if ok else 'FAILED'} {path.name:<32} {seconds:7.1f} s")
+        total += seconds
         if not ok:
-            bar.close()
-            print(f"labkit: error: {path} failed at {message}", file=sys.stderr)
+            print(f"labkit: error: {path.name} failed at {message}", file=sys.stderr, flush=True)
             return 1
-    bar.close()
-    print(f"labkit lab: all {len(paths)} notebooks ran in {sum(s for _, s in timings):.0f} s")
+        print(f"  ok  {path.name:<32} {seconds:6.1f} s", flush=True)
+    print(f"labkit lab: all {len(paths)} notebooks ran in {total:.0f} s", flush=True)
     return 0
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
-from .config import get_device, get_profile, runs_dir
+from .config import display_path, get_device, get_profile, runs_dir
 
 NUM_CLASSES = 10
 
@@ -140,8 +139,8 @@ def get_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.T
         save_checkpoint({"key": key, "model": clf.state_dict(), "num_epochs": num_epochs,
                          "num_train": len(train_x)}, path)
         if verbose:
-            print(f"labkit: trained the metrics classifier in {time.perf_counter() - start:.0f} s -> {path}",
-                  file=sys.stderr, flush=True)
+            print(f"labkit: trained the metrics classifier in {time.perf_counter() - start:.0f} s -> "
+                  f"{display_path(path)}", flush=True)
     return clf, classifier_accuracy(clf, test_x, test_y)
 
 

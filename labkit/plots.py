@@ -283,7 +283,7 @@ def plot_gan_losses(history: dict, *, title: str | None = "GAN losses", ax: plt.
 
 def plot_discriminator_outputs(history: dict, *, title: str | None = "What the discriminator says",
                                ax: plt.Axes | None = None) -> plt.Figure:
-    """D(x) and D(G(z)) (before and after G's step) per epoch, over the shaded healthy ranges
+    """D(x) and D(G(z)) (in D's step, and in G's step after D's update) per epoch, over the shaded healthy ranges
     D(x) ~ 0.5-0.9 and D(G(z)) ~ 0.1-0.5. Curves leaving their band show who is winning: D(x) -> 1 with
     D(G(z)) -> 0 is a discriminator that dominates. Introduced in notebooks/03_mnist_gan.ipynb."""
     if ax is None:
@@ -295,8 +295,8 @@ def plot_discriminator_outputs(history: dict, *, title: str | None = "What the d
     epochs = range(1, len(history["D_x"]) + 1)
     marker = "o" if len(epochs) < 30 else None
     ax.plot(epochs, history["D_x"], color="tab:blue", marker=marker, ms=3, label="D(x)")
-    ax.plot(epochs, history["D_G_z1"], color="tab:orange", marker=marker, ms=3, label="D(G(z)) before G step")
-    ax.plot(epochs, history["D_G_z2"], color="tab:red", ls="--", label="D(G(z)) after G step")
+    ax.plot(epochs, history["D_G_z1"], color="tab:orange", marker=marker, ms=3, label="D(G(z)) in D's step")
+    ax.plot(epochs, history["D_G_z2"], color="tab:red", ls="--", label="D(G(z)) in G's step")
     ax.set_ylim(0, 1)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")

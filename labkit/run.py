@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -23,9 +24,10 @@ from pathlib import Path
 import torch
 from torch import nn
 from torchvision.utils import save_image
+from tqdm import tqdm
 
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
-from .config import Profile, set_seed
+from .config import Profile, display_path, get_device, get_profile, runs_dir, set_seed
 from .data import load_mnist, to_gan_range
 from .train import fit_autoencoder, fit_gan, reconstruct
 
@@ -165,19 +167,32 @@ def _load_data(name: str, profile: Profile) -> tuple[torch.Tensor, torch.Tensor 
     return train_x, test_x  # [0, 1]
 
 
+def _settings(name: str, cfg, profile: Profile, *, epochs: int | None, batch_size: int | None,
+              max_batches: int | None) -> tuple[int, int, int | None]:
+    """(epochs, batch size, batches per epoch cap) for one run: explicit values win, then the profile's, then
+    the model config's. The one place the profile's training settings are read."""
+    epochs = epochs or profile.epochs[name]
+    if name == "dcgan":
+        batch_size = batch_size or profile.art_batch_size or cfg.batch_size
+        max_batches = max_batches or profile.art_max_batches
+    return epochs, batch_size or cfg.batch_size, max_batches
+
+
 def train_model(name: str, *, out: Path, profile: Profile, device: torch.device, epochs: int | None = None,
                 batch_size: int | None = None, lr: float | None = None, seed: int = 0, resume: bool = False,
                 image_every: int = 10, max_batches: int | None = None, log_every: int = 400,
-                progress: bool = True) -> dict:
-    """Train model `name` ("ae", "vae", "gan" or "dcgan") for `epochs` epochs in total; return its history.
+                progress: bool = True, print_every: int = 1) -> tuple[dict[str, nn.Module], dict]:
+    """Train model `name` ("ae", "vae", "gan" or "dcgan") for `epochs` epochs in total; return (nets, history).
 
-    Defaults (None) come from the model's config dataclass (batch_size, lr) and the profile (epochs).
-    max_batches caps the batches per epoch (smoke runs). Everything is written under `out` (module docstring).
+    Defaults (None) come from the profile (epochs; the DCGAN's batch size and batches per epoch) and the
+    model's config dataclass (batch_size, lr). max_batches caps the batches per epoch (smoke runs).
+    print_every: a log line every this many epochs (and at the last). Everything is written under `out`
+    (module docstring). nets: {"net": model} for AE/VAE, {"net_G": G, "net_D": D} for the GANs.
     """
     set_seed(seed)
     cfg, nets = _build(name, device)
-    epochs = epochs or profile.epochs[name]
-    batch_size = batch_size or cfg.batch_size
+    epochs, batch_size, max_batches = _settings(name, cfg, profile, epochs=epochs, batch_size=batch_size,
+                                                max_batches=max_batches)
     lr = lr or cfg.lr
     train_x, test_x = _load_data(name, profile)
     if max_batches is not None and name in ("ae", "vae"):
@@ -194,10 +209,13 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
         start_epoch, history, fixed = resume_from(path, name, profile, nets, opts, lr)
         fixed = {key: value.to(device) for key, value in fixed.items()}
         if start_epoch >= epochs:
-            print(f"labkit: {name} already has {start_epoch} epochs in {path} (--epochs {epochs}); nothing to do")
-            return history
-    print(f"labkit: training {name} on {device}: {len(train_x)} images, epochs {start_epoch + 1}..{epochs}, "
-          f"batch {batch_size}, lr {lr:g} -> {out}", flush=True)
+            if progress:
+                print(f"labkit: {display_path(path)} already holds {start_epoch} epochs of {name} "
+                      f"(profile {profile.name}, --epochs {epochs}): loaded it, nothing to do", flush=True)
+            return nets, history
+    if progress:
+        print(f"labkit: training {name} (profile {profile.name}) on {device}: {len(train_x)} images, "
+              f"epochs {start_epoch + 1}..{epochs}, batch {batch_size}, lr {lr:g} -> {display_path(out)}", flush=True)
     image_dir = out / f"{name}_images"
     image_dir.mkdir(parents=True, exist_ok=True)
 
@@ -213,23 +231,50 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
             from .models.dcgan import use_cuda_speedups
 
             amp = use_cuda_speedups(cfg.amp, device)  # mixed precision on CUDA only
-            max_batches = max_batches or profile.art_max_batches
-        return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                       num_epochs=epochs, batch_size=batch_size, device=device, fixed_noise=fixed["z"],
-                       start_epoch=start_epoch, history=history, on_epoch_end=on_epoch_end, log_every=log_every,
-                       progress=progress, amp=amp, max_batches=max_batches)
+        history = fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
+                          num_epochs=epochs, batch_size=batch_size, device=device, fixed_noise=fixed["z"],
+                          start_epoch=start_epoch, history=history, on_epoch_end=on_epoch_end, log_every=log_every,
+                          progress=progress, amp=amp, max_batches=max_batches, print_every=print_every)
+        return nets, history
 
     def report(epoch: int, history: dict) -> None:
         line = f"[{epoch:>3}/{epochs}] train_loss: {history['train_loss'][-1]:.4f}  test_loss: {history['test_loss'][-1]:.4f}"
         if "train_kl" in history:
             line += f"  (recon {history['train_recon'][-1]:.2f} + KL {history['train_kl'][-1]:.2f})"
-        if progress:
-            print(line, flush=True)
+        if progress and (epoch % print_every == 0 or epoch == epochs):
+            tqdm.write(line, file=sys.stdout)
         on_epoch_end(epoch, history)
 
-    return fit_autoencoder(nets["net"], train_x, test_x, opt=opts["opt"], num_epochs=epochs, batch_size=batch_size,
-                           device=device, start_epoch=start_epoch, history=history, on_epoch_end=report,
-                           progress=progress)
+    history = fit_autoencoder(nets["net"], train_x, test_x, opt=opts["opt"], num_epochs=epochs,
+                              batch_size=batch_size, device=device, start_epoch=start_epoch, history=history,
+                              on_epoch_end=report, progress=progress)
+    return nets, history
+
+
+def load_or_train(name: str, *, profile: Profile | str | None = None, device: torch.device | str | None = None,
+                  out: str | Path | None = None, progress: bool = True,
+                  print_every: int = 10) -> tuple[dict[str, nn.Module], dict]:
+    """(nets, history) of model `name` ("ae", "vae", "gan", "dcgan") at the profile's epochs, nets in eval mode.
+
+    The one way the notebooks and `labkit train` share a model: the checkpoint <out>/<name>.pt (default
+    runs/<profile>/, where `labkit train` writes) is loaded when it holds a finished run, continued when it holds
+    an unfinished one, and made from scratch (seed 0) otherwise. Either way the caller's random state (Python,
+    NumPy, PyTorch) is left as it was, so a notebook draws the same numbers after it whether it trained or loaded.
+    nets: {"net": model} for AE/VAE, {"net_G": G, "net_D": D} for the GANs.
+    Introduced in notebooks/01_autoencoder.ipynb.
+    """
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    device = get_device(device if device is not None else "auto")
+    out = prepare_out(out or runs_dir() / profile.name)
+    state = rng_state()
+    try:
+        nets, history = train_model(name, out=out, profile=profile, device=device, resume=(out / f"{name}.pt").is_file(),
+                                    progress=progress, print_every=print_every, image_every=10 ** 9)
+    finally:
+        set_rng_state(state)
+    for net in nets.values():
+        net.eval()
+    return nets, history
 
 
 def _fixed_inputs(name: str, cfg, test_x: torch.Tensor | None, device: torch.device) -> dict[str, torch.Tensor]:

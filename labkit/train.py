@@ -6,6 +6,7 @@ resume, and `on_epoch_end(epoch, history)` is the one hook (checkpoints, image g
 """
 from __future__ import annotations
 
+import sys
 import time
 
 import torch
@@ -70,7 +71,7 @@ def fit_autoencoder(model: nn.Module, train_x: torch.Tensor, test_x: torch.Tenso
     history = {} if history is None else history
     loader = tensor_loader(train_x, batch_size=batch_size, shuffle=True)
     bar = tqdm(range(start_epoch, num_epochs), desc=type(model).__name__, unit="epoch", initial=start_epoch,
-               total=num_epochs, disable=not progress)
+               total=num_epochs, disable=not progress, file=sys.stdout)  # stdout: not a red warning in Jupyter
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
@@ -135,7 +136,8 @@ def latent_interpolation(model: nn.Module, x_a: torch.Tensor, x_b: torch.Tensor,
 # ---------------------------------------------------------------------------------------------------
 
 GAN_KEYS = ("Loss_D", "Loss_G", "D_x", "D_G_z1", "D_G_z2")
-"""Per-epoch batch means in a GAN history. D_G_z1 is D(G(z)) before G's step, D_G_z2 after it."""
+"""Per-epoch batch means in a GAN history, as in pytorch/examples/dcgan: D_x and D_G_z1 are D's outputs in D's
+step (before D's update); D_G_z2 is D(G(z)) for the same fakes in G's step, after D's update and before G's."""
 
 
 def _backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler=None) -> None:
@@ -155,7 +157,7 @@ def d_step(x: torch.Tensor, fake: torch.Tensor, net_D: nn.Module, opt_D: torch.o
 
     x: a batch of real images; fake: G(z) for a batch of noise. The fakes are detached, so this step
     changes D only (no gradient flows into G). Returns detached batch means (loss_D, D(x), D(G(z))),
-    where D(G(z)) is "D_G_z1", measured before G's update. Introduced in notebooks/03_mnist_gan.ipynb.
+    where D(G(z)) is "D_G_z1", measured before D's update. Introduced in notebooks/03_mnist_gan.ipynb.
     """
     opt_D.zero_grad(set_to_none=True)
     with torch.autocast(x.device.type, enabled=amp):
@@ -170,7 +172,8 @@ def g_step(fake: torch.Tensor, net_D: nn.Module, opt_G: torch.optim.Optimizer, *
            scaler=None, amp: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(2) Update G: maximise log D(G(z)), i.e. minimise generator_loss (the non-saturating loss).
 
-    fake: G(z), still attached to G's graph. D was just updated, so D(G(z)) here is "D_G_z2".
+    fake: G(z), still attached to G's graph. D was just updated, so D(G(z)) here is "D_G_z2": the same fakes
+    judged by the updated D, before G's update.
     Only opt_G steps; the gradients this leaves on D are cleared by the next d_step.
     Returns detached batch means (loss_G, D(G(z))). Introduced in notebooks/03_mnist_gan.ipynb.
     """
@@ -194,7 +197,10 @@ def gan_samples(net_G: nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 
 def format_gan_losses(loss_D: float, loss_G: float, D_x: float, D_G_z1: float, D_G_z2: float) -> str:
-    """"Loss_D: 0.2073  Loss_G: 6.2444  D(x): 0.9555  D(G(z)): 0.1280/0.0026" (before/after G's step)."""
+    """"Loss_D: 0.2073  Loss_G: 6.2444  D(x): 0.9555  D(G(z)): 0.1280/0.0026", pytorch/examples' log line.
+
+    The two D(G(z)) are the same fakes judged before and after D's update (the second is what G's step sees).
+    """
     return (f"Loss_D: {loss_D:.4f}  Loss_G: {loss_G:.4f}  D(x): {D_x:.4f}  "
             f"D(G(z)): {D_G_z1:.4f}/{D_G_z2:.4f}")
 
@@ -203,7 +209,7 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
             opt_D: torch.optim.Optimizer, num_epochs: int, batch_size: int, device: torch.device | str,
             fixed_noise: torch.Tensor, start_epoch: int = 0, history: dict | None = None, on_epoch_end=None,
             log_every: int | None = None, progress: bool = True, amp: bool = False,
-            max_batches: int | None = None) -> dict:
+            max_batches: int | None = None, print_every: int = 1) -> dict:
     """Train a GAN with alternating d_step / g_step and return its per-epoch history.
 
     Introduced in notebooks/03_mnist_gan.ipynb; notebook 04 reuses it for the DCGAN.
@@ -216,7 +222,7 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
                  history (and start_epoch) to resume.
     on_epoch_end(epoch, history): called after each epoch with the number of epochs completed.
     log_every:   also print the batch losses every this many batches.
-    progress:    a progress bar over epochs and a summary line per epoch (False: silent).
+    progress:    a progress bar over epochs and a summary line every `print_every` epochs (False: silent).
     amp:         mixed precision (autocast + GradScaler) on CUDA; ignored on other devices.
     max_batches: stop each epoch after this many batches (smoke tests, short runs).
     """
@@ -236,7 +242,7 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
     net_G.train()
     net_D.train()
     bar = tqdm(range(start_epoch, num_epochs), desc="GAN", unit="epoch", initial=start_epoch, total=num_epochs,
-               disable=not progress)
+               disable=not progress, file=sys.stdout)  # stdout: not a red warning in Jupyter
     for epoch in bar:
         t0 = time.perf_counter()
         sums = dict.fromkeys(GAN_KEYS, 0.0)
@@ -254,13 +260,14 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
                 sums[key] = sums[key] + batch[key]  # tensors on the device: no GPU sync per batch
             if log_every and (i + 1) % log_every == 0:
                 tqdm.write(f"[{epoch + 1:>3}/{num_epochs}][{i + 1:>4}/{n_batches}] "
-                           + format_gan_losses(*(float(v) for v in batch.values())))
+                           + format_gan_losses(*(float(v) for v in batch.values())), file=sys.stdout)
         for key in GAN_KEYS:
             history[key].append(float(sums[key]) / n_batches)
         history["samples"].append(gan_samples(net_G, fixed_noise))
         history["seconds"].append(time.perf_counter() - t0)
-        if progress:
-            tqdm.write(f"[{epoch + 1:>3}/{num_epochs}] " + format_gan_losses(*(history[k][-1] for k in GAN_KEYS)))
+        if progress and ((epoch + 1) % print_every == 0 or epoch + 1 == num_epochs):
+            tqdm.write(f"[{epoch + 1:>3}/{num_epochs}] " + format_gan_losses(*(history[k][-1] for k in GAN_KEYS)),
+                       file=sys.stdout)
             bar.set_postfix(Loss_D=f"{history['Loss_D'][-1]:.3f}", Loss_G=f"{history['Loss_G'][-1]:.3f}")
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, history)

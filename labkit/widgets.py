@@ -1,16 +1,62 @@
 """ipywidgets explorers: sliders that redraw a picture. ipywidgets is imported inside each function, so
 `import labkit` works without it.
 
-Each explorer redraws a labkit.plots figure; call that plot function once yourself to get a static picture
-of the initial state (for GitHub's viewer, nbval and editors without the widget extension).
+Each explorer draws a labkit.plots figure to PNG bytes and shows them in a `widgets.Image`; moving a slider
+calls an `observe` callback that draws the new picture and swaps the bytes. There is no `widgets.Output`
+(and no `interactive`, which uses one): an Output widget captures the kernel's display messages and, when a
+notebook runs headless (nbclient, `labkit lab`), a large captured figure could leave the executor waiting
+for ever (nbclient issue #312). An Image is one plain state update, in JupyterLab and headless alike.
+
+Call the plot function once yourself for a static picture of the initial state (for GitHub's viewer, nbval
+and editors without the widget extension).
 """
 from __future__ import annotations
+
+import io
+from typing import Callable
 
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from .plots import plot_interpolation_at, plot_latent_point
+from .plots import plot_interpolation_at, plot_latent_point, show_epoch_grids
+
+
+def figure_png(fig: plt.Figure) -> bytes:
+    """The figure as PNG bytes; the figure is closed, so it is not also shown below the cell."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def picture_explorer(draw: Callable[..., plt.Figure], sliders: dict, *, cache: bool = False):
+    """A VBox of `sliders` above an Image of draw(**slider values), redrawn whenever a slider moves.
+
+    draw: returns a matplotlib Figure for the given keyword values; sliders: {keyword: ipywidgets slider}.
+    cache: keep each picture once drawn (for a few discrete values, like epochs).
+    """
+    import ipywidgets as widgets
+
+    pngs: dict[tuple, bytes] = {}
+
+    def png() -> bytes:
+        key = tuple(s.value for s in sliders.values())
+        if key in pngs:
+            return pngs[key]
+        data = figure_png(draw(**{name: s.value for name, s in sliders.items()}))
+        if cache:
+            pngs[key] = data
+        return data
+
+    image = widgets.Image(value=png(), format="png")
+
+    def redraw(change) -> None:
+        image.value = png()
+
+    for slider in sliders.values():
+        slider.observe(redraw, names="value")
+    return widgets.VBox([*sliders.values(), image])
 
 
 def latent_explorer(model: nn.Module, *, codes: torch.Tensor | None = None, labels: torch.Tensor | None = None,
@@ -23,15 +69,14 @@ def latent_explorer(model: nn.Module, *, codes: torch.Tensor | None = None, labe
     """
     import ipywidgets as widgets
 
-    def draw(z1: float, z2: float) -> None:
-        plot_latent_point(model, (z1, z2), codes=codes, labels=labels, lim=lim)
-        plt.show()
-
     def slider(name: str, value: float):
         return widgets.FloatSlider(value=value, min=-lim, max=lim, step=step, description=name,
                                    continuous_update=False, readout_format=".2f")
 
-    return widgets.interactive(draw, z1=slider("z1", start[0]), z2=slider("z2", start[1]))
+    def draw(z1: float, z2: float) -> plt.Figure:
+        return plot_latent_point(model, (z1, z2), codes=codes, labels=labels, lim=lim)
+
+    return picture_explorer(draw, {"z1": slider("z1", start[0]), "z2": slider("z2", start[1])})
 
 
 def interpolation_slider(models: dict[str, nn.Module], x_a: torch.Tensor, x_b: torch.Tensor, *,
@@ -44,13 +89,9 @@ def interpolation_slider(models: dict[str, nn.Module], x_a: torch.Tensor, x_b: t
     """
     import ipywidgets as widgets
 
-    def draw(t: float) -> None:
-        plot_interpolation_at(models, x_a, x_b, t)
-        plt.show()
-
     t = widgets.FloatSlider(value=start, min=0.0, max=1.0, step=step, description="t", continuous_update=False,
                             readout_format=".2f")
-    return widgets.interactive(draw, t=t)
+    return picture_explorer(lambda t: plot_interpolation_at(models, x_a, x_b, t), {"t": t})
 
 
 def epoch_grid_slider(samples: list[torch.Tensor], *, start: int | None = None, num_images: int = 64, nrow: int = 8,
@@ -60,20 +101,20 @@ def epoch_grid_slider(samples: list[torch.Tensor], *, start: int | None = None, 
     samples: history["samples"] from labkit.train.fit_gan (samples[e - 1] is the uint8 batch after epoch e).
     Starts at `start` (default: the last epoch). Static picture of that state:
     labkit.plots.show_epoch_grids(samples, [start], num_images=num_images, nrow=nrow, size=size).
+    Each grid is drawn once, when the slider first reaches it.
     Introduced in notebooks/04_abstract_art_dcgan.ipynb.
     """
     import ipywidgets as widgets
 
-    from .plots import show_epoch_grids
-
     if not samples:
         raise ValueError("epoch_grid_slider: no sample grids; train with labkit.train.fit_gan first")
     start = len(samples) if start is None else start
-
-    def draw(epoch: int) -> None:
-        show_epoch_grids(samples, [epoch], num_images=num_images, nrow=nrow, size=size)
-        plt.show()
-
+    if not 1 <= start <= len(samples):
+        raise ValueError(f"epoch_grid_slider: start={start} is not an epoch of this run; use 1..{len(samples)}")
     epoch = widgets.IntSlider(value=start, min=1, max=len(samples), step=1, description="epoch",
                               continuous_update=False)
-    return widgets.interactive(draw, epoch=epoch)
+
+    def draw(epoch: int) -> plt.Figure:
+        return show_epoch_grids(samples, [epoch], num_images=num_images, nrow=nrow, size=size)
+
+    return picture_explorer(draw, {"epoch": epoch}, cache=True)

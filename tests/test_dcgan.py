@@ -183,9 +183,12 @@ def test_epoch_grid_slider_steps_over_every_saved_grid():
     from labkit.widgets import epoch_grid_slider
 
     samples = [torch.randint(0, 256, (4, 3, 64, 64), dtype=torch.uint8) for _ in range(3)]
-    w = epoch_grid_slider(samples)
-    slider = w.children[0]
+    slider, image = epoch_grid_slider(samples).children
     assert (slider.min, slider.max, slider.value) == (1, 3, 3)
+    last = bytes(image.value)
+    assert last.startswith(b"\x89PNG")
+    slider.value = 1  # moving the slider redraws the picture
+    assert bytes(image.value) != last and bytes(image.value).startswith(b"\x89PNG")
     fig = show_epoch_grids(samples, [1, 3], titles=["early", "final"], num_images=4, nrow=2)
     assert [ax.get_title() for ax in fig.axes] == ["early\nepoch 1", "final\nepoch 3"]
     with pytest.raises(ValueError, match="no sample grids"):
