@@ -75,6 +75,20 @@ def lab_notebooks(folder: str | Path | None = None) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
+def execution_problems(nb) -> list[str]:
+    """What shows that `nb` (an nbformat notebook) was not executed top to bottom by one run, as text lines:
+    a code cell without an execution count, or counts that are not 1, 2, ..., n in order. Empty if none.
+
+    nbval happily replays a notebook that has no outputs, so the tests check this first.
+    """
+    counts = [cell.get("execution_count") for cell in nb.cells if cell.cell_type == "code"]
+    problems = [f"code cell {i} has no execution count (never run)" for i, c in enumerate(counts, start=1) if c is None]
+    if not problems and counts != list(range(1, len(counts) + 1)):
+        problems.append(f"execution counts are {counts}, not 1..{len(counts)} in order (run it top to bottom "
+                        f"in a fresh kernel: labkit lab)")
+    return problems
+
+
 def _first_line(cell) -> str:
     """The first non-empty source line of a cell that is not a comment, shortened for a one-line message."""
     lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
@@ -189,56 +203,86 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
     return 0
 
 
-def estimate_quick_profile(device=None, *, profile: str | None = "quick") -> dict[str, dict]:
-    """Time a short slice of each model's real training step here and scale it to the profile's epochs.
+# Seconds each notebook spends outside training (kernel start, imports, metrics, figures), measured in a
+# quick-profile `labkit lab` on the 2-core reference machine (README, "Measured here"), whose AE epoch took
+# REFERENCE_AE_EPOCH seconds. estimate_lab scales them by this machine's AE epoch time.
+REFERENCE_AE_EPOCH = 0.158
+OVERHEAD_SECONDS = {"01_autoencoder": 12.5, "02_vae": 13.0, "03_mnist_gan": 13.0, "04_abstract_art_dcgan": 11.7,
+                    "05_comparison": 13.2}
 
-    Introduced in notebooks/00_setup.ipynb. Returns {model: {"s_per_epoch": ..., "epochs": ..., "seconds": ...}}.
-    Each slice runs the same loop the notebooks use (fit_autoencoder / fit_gan) on the profile's data
-    size, so the numbers include the optimiser and the data pipeline, not just the forward pass.
+
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]:
+    """How long each notebook 01-05 will take here on a first run (nothing in runs/ yet), in seconds.
+
+    Introduced in notebooks/00_setup.ipynb. Times a short slice of each model's real training loop (the code
+    the notebooks run, on the profile's data) and scales it to the epochs each notebook trains, then adds the
+    notebook's time outside training (OVERHEAD_SECONDS, scaled by how fast this machine is).
+    Notebooks 02 and 05 reuse the models of 01-04 from runs/, so they train only what is new to them.
     """
     import torch
 
     from .config import get_device
     from .data import load_mnist, synthetic_abstract_art, to_gan_range
     from .models import ae, dcgan, gan, vae
+    from .optim import adam
+    from .run import training_settings
     from .train import fit_autoencoder, fit_gan
 
     prof, device = get_profile(profile), get_device(device or "auto")
     x, _ = load_mnist(train=True, source=prof.mnist)
-    out = {}
+    test_x, _ = load_mnist(train=False, source=prof.mnist)
+    with torch.random.fork_rng(devices=[]):
+        epoch = {}  # model -> seconds per epoch on the profile's data
+        for name, model in (("ae", ae.Autoencoder(ae.AEConfig())), ("vae", vae.VAE(vae.VAEConfig()))):
+            model, part = model.to(device), x[:1024]
+            opt = adam(model.parameters(), lr=1e-3)
+            fit_autoencoder(model, part, test_x[:128], opt=opt, num_epochs=1, batch_size=128, device=device,
+                            progress=False)  # warm-up
+            seconds = _seconds(lambda: fit_autoencoder(model, part, test_x[:256], opt=opt, num_epochs=1,
+                                                       batch_size=128, device=device, progress=False))
+            epoch[name] = seconds * len(x) / len(part)
 
-    def record(name, seconds, fraction):
-        s_per_epoch = seconds / fraction
-        out[name] = {"s_per_epoch": s_per_epoch, "epochs": prof.epochs[name], "seconds": s_per_epoch * prof.epochs[name]}
+        cfg = gan.GANConfig()
+        net_G, net_D = gan.Generator(cfg).to(device), gan.Discriminator(cfg).to(device)
+        opt_G, opt_D = adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas), adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
 
-    for name, model in (("ae", ae.Autoencoder(ae.AEConfig())), ("vae", vae.VAE(vae.VAEConfig()))):
-        model = model.to(device)
-        part = x[:1024]
-        start = time.perf_counter()
-        fit_autoencoder(model, part, part[:128], opt=torch.optim.Adam(model.parameters(), lr=1e-3), num_epochs=1,
-                        batch_size=128, device=device, progress=False)
-        record(name, time.perf_counter() - start, len(part) / len(x))
+        def gan_batches(n):
+            fit_gan(net_G, net_D, to_gan_range(x), opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=cfg.batch_size,
+                    device=device, fixed_noise=torch.randn(25, cfg.latent_dim), progress=False, max_batches=n)
 
-    cfg = gan.GANConfig()
-    net_G, net_D = gan.Generator(cfg).to(device), gan.Discriminator(cfg).to(device)
-    batches = 16
-    start = time.perf_counter()
-    fit_gan(net_G, net_D, to_gan_range(x), opt_G=torch.optim.Adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas),
-            opt_D=torch.optim.Adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas), num_epochs=1,
-            batch_size=cfg.batch_size, device=device, fixed_noise=torch.randn(25, cfg.latent_dim), progress=False,
-            max_batches=batches)
-    record("gan", time.perf_counter() - start, batches / (len(x) // cfg.batch_size))
+        gan_batches(2)
+        per_batch = _seconds(lambda: gan_batches(12)) / 12
+        epoch["gan"] = per_batch * (len(x) // cfg.batch_size)
 
-    dcfg = dcgan.DCGANConfig()
-    batch_size = prof.art_batch_size or dcfg.batch_size
-    n_art = prof.art_images if prof.art == "synthetic" else 2872  # the Kaggle set's size
-    per_epoch = n_art // batch_size if prof.art_max_batches is None else min(prof.art_max_batches, n_art // batch_size)
-    batches = min(per_epoch, 4)
-    art = synthetic_abstract_art(batches * batch_size, seed=0)
-    net_G, net_D = dcgan.build_dcgan(dcfg, device)
-    opt_G, opt_D = dcgan.make_optimizers(net_G, net_D, dcfg)
-    start = time.perf_counter()
-    fit_gan(net_G, net_D, art, opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=batch_size, device=device,
-            fixed_noise=torch.randn(16, dcfg.nz, 1, 1), progress=False, amp=dcgan.use_cuda_speedups(dcfg.amp, device))
-    record("dcgan", time.perf_counter() - start, batches / per_epoch)
-    return out
+        dcfg = dcgan.DCGANConfig()
+        epochs, batch_size, max_batches = training_settings("dcgan", dcfg, prof)
+        n_art = prof.art_images if prof.art == "synthetic" else 2872  # the Kaggle set's size
+        per_epoch = n_art // batch_size if max_batches is None else min(max_batches, n_art // batch_size)
+        art = synthetic_abstract_art(2 * batch_size, seed=0)
+        net_G, net_D = dcgan.build_dcgan(dcfg, device)
+        opt_G, opt_D = dcgan.make_optimizers(net_G, net_D, dcfg)
+
+        def dcgan_batches():
+            fit_gan(net_G, net_D, art, opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=batch_size, device=device,
+                    fixed_noise=torch.randn(4, dcfg.nz, 1, 1), progress=False,
+                    amp=dcgan.use_cuda_speedups(dcfg.amp, device))
+
+        dcgan_batches()
+        epoch["dcgan"] = _seconds(dcgan_batches) / 2 * per_epoch
+
+    speed = epoch["ae"] / REFERENCE_AE_EPOCH  # > 1: this machine is slower than the reference
+    e = prof.epochs
+    training = {
+        "01_autoencoder": 2 * e["ae"] * epoch["ae"],  # the 32-D AE and the 2-D AE
+        "02_vae": 2 * e["vae"] * epoch["vae"] + e["ae"] * epoch["ae"],  # VAE, 2-D VAE, 2-D AE (the AE is loaded)
+        "03_mnist_gan": e["gan"] * epoch["gan"] + 80 * per_batch,  # + the frozen-G run: 4 epochs x 20 batches
+        "04_abstract_art_dcgan": epochs * epoch["dcgan"],
+        "05_comparison": 0.0,  # loads the models of 01-04
+    }
+    return {name: seconds + OVERHEAD_SECONDS[name] * speed for name, seconds in training.items()}

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from .config import Profile, display_path, get_device, get_profile, runs_dir, set_seed
 from .data import load_mnist, to_gan_range
+from .optim import adam
 from .train import fit_autoencoder, fit_gan, reconstruct
 
 MODELS = ("ae", "vae", "gan", "dcgan")
@@ -167,10 +168,11 @@ def _load_data(name: str, profile: Profile) -> tuple[torch.Tensor, torch.Tensor 
     return train_x, test_x  # [0, 1]
 
 
-def _settings(name: str, cfg, profile: Profile, *, epochs: int | None, batch_size: int | None,
-              max_batches: int | None) -> tuple[int, int, int | None]:
-    """(epochs, batch size, batches per epoch cap) for one run: explicit values win, then the profile's, then
-    the model config's. The one place the profile's training settings are read."""
+def training_settings(name: str, cfg, profile: Profile, *, epochs: int | None = None, batch_size: int | None = None,
+                      max_batches: int | None = None) -> tuple[int, int, int | None]:
+    """(epochs, batch size, batches per epoch cap) for one run of model `name` with config `cfg`: explicit values
+    win, then the profile's, then the config's. The one place the profile's training settings are read.
+    Introduced in notebooks/04_abstract_art_dcgan.ipynb."""
     epochs = epochs or profile.epochs[name]
     if name == "dcgan":
         batch_size = batch_size or profile.art_batch_size or cfg.batch_size
@@ -191,7 +193,7 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
     """
     set_seed(seed)
     cfg, nets = _build(name, device)
-    epochs, batch_size, max_batches = _settings(name, cfg, profile, epochs=epochs, batch_size=batch_size,
+    epochs, batch_size, max_batches = training_settings(name, cfg, profile, epochs=epochs, batch_size=batch_size,
                                                 max_batches=max_batches)
     lr = lr or cfg.lr
     train_x, test_x = _load_data(name, profile)
@@ -199,7 +201,7 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
         train_x = train_x[: max_batches * batch_size]  # fit_autoencoder has no batch cap: use fewer images
 
     betas = getattr(cfg, "betas", (0.9, 0.999))  # GANs: (0.5, 0.999); AE/VAE: Adam's defaults
-    opts = {key.replace("net", "opt", 1): torch.optim.Adam(net.parameters(), lr=lr, betas=betas)
+    opts = {key.replace("net", "opt", 1): adam(net.parameters(), lr=lr, betas=betas)
             for key, net in nets.items()}  # net_G -> opt_G, net_D -> opt_D, net -> opt
     fixed = _fixed_inputs(name, cfg, test_x, device)
 

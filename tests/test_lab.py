@@ -1,6 +1,7 @@
 """`labkit lab`: runs notebooks in order, headless, and names the notebook and cell that failed."""
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -31,8 +32,9 @@ def test_lab_runs_notebooks_into_an_output_folder(tmp_path, capsys):
     assert ran.cells[0].outputs[0]["text"].strip() == "quick"  # the kernel saw the chosen profile
     assert nbformat.read(out / "02_b.ipynb", as_version=4).cells[0].outputs[0]["text"].strip() == "42"
     assert not nbformat.read(a, as_version=4).cells[0].outputs  # the source notebook is untouched
-    printed = capsys.readouterr().out
-    assert "01_a.ipynb" in printed and " s" in printed and "all 2 notebooks ran" in printed
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 4  # a header, one line per notebook, the total
+    assert "01_a.ipynb" in printed[1] and printed[1].endswith(" s") and "all 2 notebooks ran" in printed[3]
 
 
 def test_lab_stops_at_the_failing_cell_and_names_it(tmp_path, capsys):
@@ -40,6 +42,7 @@ def test_lab_stops_at_the_failing_cell_and_names_it(tmp_path, capsys):
     after = _notebook(tmp_path / "02_after.ipynb", "print('should not run')")
     assert run_lab([str(bad), str(after)], out=str(tmp_path / "out")) == 1
     err = capsys.readouterr().err
+    assert err.count("\n") == 1  # one line
     assert "01_bad.ipynb failed at cell 2 (raise ValueError" in err and "ValueError: no data in data/foo" in err
     assert not (tmp_path / "out" / "02_after.ipynb").exists()
     # The executed notebook is still written, with the error in place, so it can be read in context.
@@ -53,3 +56,42 @@ def test_lab_stops_at_the_failing_cell_and_names_it(tmp_path, capsys):
 def test_lab_cli_rejects_bad_input_in_one_line(args, message):
     r = subprocess.run([sys.executable, "-m", "labkit", *args], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_lab_runs_every_labkit_widget_without_hanging(tmp_path):
+    """The sliders used to hang a headless run for ever (an Output widget under nbclient); they are Images now."""
+    nb = _notebook(
+        tmp_path / "01_widgets.ipynb",
+        "import torch\nfrom labkit import widgets\nfrom labkit.models.vae import VAE, VAEConfig\ntorch.manual_seed(0)\n"
+        "vae2, vae, x = VAE(VAEConfig(latent_dim=2)), VAE(VAEConfig()), torch.rand(2, 1, 28, 28)",
+        "widgets.latent_explorer(vae2, codes=torch.randn(300, 2), labels=torch.randint(0, 10, (300,)))",
+        "widgets.interpolation_slider({'AE': vae, 'VAE': vae}, x[0], x[1])",
+        "grids = [torch.randint(0, 256, (64, 3, 64, 64), dtype=torch.uint8) for _ in range(5)]\n"
+        "widgets.epoch_grid_slider(grids)",  # the ~0.8 MB picture that used to hang
+    )
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "labkit", "lab", "--timeout", "120", str(nb), "--out",
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert time.perf_counter() - start < 120
+    ran = nbformat.read(tmp_path / "out" / "01_widgets.ipynb", as_version=4)
+    kinds = [o.data.get("text/plain", "")[:4] for cell in ran.cells[1:] for o in cell.outputs]
+    assert kinds == ["VBox"] * 3
+    assert result.stderr == "" and "TCP" not in result.stdout
+
+
+def test_lab_names_a_cell_that_runs_past_the_timeout(tmp_path):
+    slow = _notebook(tmp_path / "01_slow.ipynb", "x = 1", "import time\ntime.sleep(60)", "print(x)")
+    result = subprocess.run([sys.executable, "-m", "labkit", "lab", "--timeout", "2", str(slow), "--out",
+                             str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("labkit: error: 01_slow.ipynb failed at cell 2 (import time): did not finish "
+                                     "within 2 s; raise the limit with --timeout SECONDS")
+
+
+def test_lab_says_when_the_kernel_dies(tmp_path):
+    dies = _notebook(tmp_path / "01_dies.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    result = subprocess.run([sys.executable, "-m", "labkit", "lab", str(dies), "--out", str(tmp_path / "out")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "01_dies.ipynb failed at cell 1 (import os, signal): the kernel died" in result.stderr

@@ -116,8 +116,10 @@ def build_dcgan(cfg: DCGANConfig, device: torch.device | str = "cpu") -> tuple[G
 
 def make_optimizers(net_G: nn.Module, net_D: nn.Module, cfg: DCGANConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """One Adam per network with the paper's lr and betas: (opt_G, opt_D)."""
-    opt_G = torch.optim.Adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas)
-    opt_D = torch.optim.Adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
+    from ..optim import adam
+
+    opt_G = adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas)
+    opt_D = adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
     return opt_G, opt_D
 
 
