@@ -18,17 +18,15 @@ class CheckpointError(Exception):
     """A checkpoint is missing, unreadable or belongs to another model. One-line message."""
 
 
-def save_checkpoint(state: dict, path: str | Path) -> Path:
-    """Write `state` to `path` atomically: a temp file in the same folder, fsync, then rename.
-
-    A crash at any moment leaves either the previous checkpoint or the new one, never half a file.
-    """
+def write_atomic(path: str | Path, write) -> Path:
+    """Write a file atomically: write(f) into a temp file in the same folder (binary), fsync, then rename over
+    `path`. A crash or Ctrl-C at any moment leaves the old file or the new one, never half a file; the temp file
+    is removed on any error (a killed process leaves a `.<name>.*.tmp` that clean_stale_temp_files removes)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -36,6 +34,22 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def clean_stale_temp_files(folder: str | Path) -> list[Path]:
+    """Remove the temp files (`.<name>.*.tmp`) that killed runs left in `folder`; return them."""
+    stale = sorted(Path(folder).glob(".*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def save_checkpoint(state: dict, path: str | Path) -> Path:
+    """Write `state` to `path` atomically (write_atomic): a crash at any moment leaves either the previous
+    checkpoint or the new one, never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(path, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:

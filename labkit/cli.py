@@ -9,6 +9,8 @@ and exit non-zero.
 from __future__ import annotations
 
 import argparse
+import math
+import shlex
 import sys
 
 from . import __version__
@@ -30,7 +32,34 @@ def build_parser() -> argparse.ArgumentParser:
     lab.set_defaults(func=_cmd_lab)
 
     add_train_parser(sub)
+
+    release = sub.add_parser("release", help="export a finished DCGAN run to weights/ with a checksummed manifest",
+                             description="Write the generator (float16), fixed-noise grids, history and a manifest "
+                                         "(sha256 per file, commands, data, metrics) of a finished `labkit train "
+                                         "--model dcgan` run. `make weights` runs the training and this.")
+    release.add_argument("--run", required=True, metavar="CHECKPOINT", help="the run's checkpoint, e.g. runs/release/dcgan.pt")
+    release.add_argument("--out", default=None, metavar="DIR", help="default: weights/dcgan")
+    release.add_argument("--command", action="append", default=[], metavar="TEXT",
+                         help="the command that trained the run, for the manifest (repeatable)")
+    release.add_argument("--precision", choices=["auto", "fp32", "mixed"], default="auto",
+                         help="the precision the run trained with, for the manifest")
+    release.set_defaults(func=_cmd_release)
     return parser
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    from .weights import release_dcgan
+
+    try:
+        manifest = release_dcgan(args.run, args.out, commands=args.command or ["labkit release"],
+                                 precision=args.precision)
+    except (CheckpointError, DataError, OSError) as e:
+        return _fail(str(e))
+    print(f"labkit: released the DCGAN ({manifest['epochs']} epochs): " +
+          ", ".join(f"{k} {v}" for k, v in manifest["metrics"].items()))
+    return 0
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
@@ -54,8 +83,18 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2 ** 32 - 1}, got {value}")
     return value
 
 
@@ -79,12 +118,16 @@ def add_train_parser(sub) -> None:
                        help="quick (default, or $LABKIT_PROFILE): the bundled MNIST subset and synthetic art; "
                             "full: full MNIST and the Kaggle art set")
     train.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint's last complete epoch")
     train.add_argument("--image-every", type=_positive_int, default=10, metavar="K",
                        help="write image grids every K epochs, and at the last one (default 10)")
     train.add_argument("--max-batches", type=_positive_int, default=None, metavar="M",
                        help="stop each epoch after M batches (smoke runs)")
+    train.add_argument("--precision", choices=["auto", "fp32", "mixed"], default="auto",
+                       help="GANs: auto (default) = float16 mixed precision on CUDA, float32 elsewhere; "
+                            "mixed = also bfloat16 autocast on a CPU (about 2x faster on CPUs with bfloat16 "
+                            "instructions, slower on others)")
     train.set_defaults(func=_cmd_train)
     # argparse would print the whole usage block before the error; one line naming the argument is enough
     train.error = lambda message: train.exit(2, f"{train.prog}: error: {message} (see {train.prog} --help)\n")
@@ -94,7 +137,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError
     from .config import get_device, get_profile, runs_dir
     from .data import DataError
-    from .run import TrainError, prepare_out, train_model
+    from .run import TrainError, TrainInterrupted, prepare_out, train_model
 
     try:
         profile = get_profile(args.profile)  # --profile, else $LABKIT_PROFILE, else quick
@@ -106,9 +149,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         for name in (["gan", "vae"] if args.model == "both" else [args.model]):
             train_model(name, out=out, profile=profile, device=device, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, seed=args.seed, resume=args.resume, image_every=args.image_every,
-                        max_batches=args.max_batches)
+                        max_batches=args.max_batches, precision=args.precision)
     except (TrainError, DataError, CheckpointError) as e:
         return _fail(str(e))
+    except TrainInterrupted as e:
+        again = list(sys.argv[1:]) + ([] if args.resume else ["--resume"])
+        print(f"labkit: {e}; continue with: labkit {shlex.join(again)}", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -118,9 +165,9 @@ def _fail(msg: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("labkit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # before training started (loading data, building models): nothing was written
+        print("labkit: interrupted before training started; nothing was written", file=sys.stderr)
         return 130

@@ -83,7 +83,7 @@ PROFILES = {
         mnist="full",
         art="kaggle",
         epochs={**SEED_EPOCHS, "classifier": 5},
-        art_images=4096,
+        art_images=2872,  # without a Kaggle token: as many synthetic paintings as the Kaggle set holds
         cell_timeout=12 * 3600,  # the DCGAN's 100 epochs take about 2 hours on a 2-core CPU
     ),
 }
@@ -119,6 +119,8 @@ def get_device(device: str | torch.device | None = "auto") -> torch.device:
         dev = torch.device(choice)
     except RuntimeError as e:
         raise ValueError(f"unknown device {choice!r}: use auto, cpu, cuda, cuda:N or mps") from e
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {choice!r} cannot train the lab's models: use auto, cpu, cuda, cuda:N or mps")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {choice!r} asked for, but PyTorch sees no CUDA GPU: use --device cpu or auto")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

@@ -29,8 +29,14 @@ class DataError(Exception):
     """A dataset is missing, corrupt or empty. The message is one line: which file, and what to do."""
 
 
-def _say(msg: str) -> None:
-    """One-line notice on stderr (e.g. "no network: using the bundled subset")."""
+_SAID: set[str] = set()
+
+
+def _say(msg: str, *, once: bool = False) -> None:
+    """One-line notice on stderr (e.g. "no network: using the bundled subset"); once=True: once per process."""
+    if once and msg in _SAID:
+        return
+    _SAID.add(msg)
     print(f"labkit: {msg}", file=sys.stderr, flush=True)
 
 
@@ -71,6 +77,23 @@ def load_mnist_full(train: bool = True, *, root: str | Path | None = None) -> tu
     return ds.data.clone(), ds.targets.clone().long()
 
 
+def _damaged_idx_file(raw: Path) -> str | None:
+    """"<file>: what is wrong with it; delete it to download it again" for the first damaged MNIST IDX file in
+    `raw` (wrong magic number, or shorter than its header says), else None."""
+    expected = {"images": (0x803, 3, 1), "labels": (0x801, 1, 1)}  # magic, dimensions, bytes per item
+    for path in sorted(raw.glob("*-ubyte")) if raw.is_dir() else []:
+        magic, dims, _ = expected["images" if "images" in path.name else "labels"]
+        data = path.read_bytes()
+        header = 4 + 4 * dims
+        if len(data) < header or int.from_bytes(data[:4], "big") != magic:
+            return f"{path}: not an MNIST IDX file (damaged download?); delete it to download it again"
+        shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
+        if len(data) != header + math.prod(shape):
+            return (f"{path}: {len(data):,} bytes where its header promises {header + math.prod(shape):,} "
+                    f"(truncated?); delete it to download it again")
+    return None
+
+
 def load_mnist(train: bool = True, *, source: str | None = None, root: str | Path | None = None,
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST images as float32 (N, 1, 28, 28) in [0, 1] and labels (N,) int64.
@@ -84,9 +107,10 @@ def load_mnist(train: bool = True, *, source: str | None = None, root: str | Pat
     if source == "full":
         try:
             x, y = load_mnist_full(train, root=root)
-        except Exception as e:  # no network, blocked mirror, partial download...
-            reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
-            _say(f"full MNIST unavailable ({reason}); using the bundled 5,000-digit subset instead")
+        except Exception as e:  # no network, blocked mirror, partial download, a damaged file...
+            raw = Path(root or data_dir()) / "MNIST" / "raw"
+            why = _damaged_idx_file(raw) or (str(e).splitlines()[0][:160] if str(e) else type(e).__name__)
+            _say(f"full MNIST unavailable ({why}); using the bundled 5,000-digit subset instead", once=True)
             x, y = load_mnist_subset(train, root=root)
     else:
         x, y = load_mnist_subset(train, root=root)
@@ -294,16 +318,34 @@ def extract_zip(zip_path: str | Path, target: str | Path) -> Path:
     return target
 
 
+def _to_8bit_gray(im):
+    """A single-channel image of more than 8 bits ("I;16*", "I" = 32-bit integers, "F" = floats) as mode "L",
+    scaled rather than clipped: PIL's own convert() clips at 255, which turns a 16-bit picture all white.
+    16-bit data (0..65535) is divided by 257; "I" data is taken as 16-bit when it exceeds 255; floats in [0, 1]
+    are multiplied by 255."""
+    from PIL import Image
+
+    a = np.asarray(im, dtype=np.float64)
+    if im.mode.startswith("I;16") or (im.mode == "I" and a.max(initial=0) > 255):
+        a = a / 257.0
+    elif im.mode == "F" and a.max(initial=0) <= 1.0:
+        a = a * 255.0
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L")
+
+
 def _open_rgb(path: Path, size: int):
-    """Decode one image file to an RGB PIL image (transparent parts composited on white)."""
+    """Decode one image file to an RGB PIL image: every mode a folder of pictures can hold (1, L, LA, P with or
+    without transparency, RGB, RGBA, CMYK, I;16, I, F, 16-bit RGB), transparent parts composited on white."""
     from PIL import Image
 
     with Image.open(path) as im:
         im.draft("RGB", (size, size))  # JPEG only: let the decoder shrink big files 2-8x while decoding
+        if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+            im = _to_8bit_gray(im)
         if im.mode == "P" or im.mode.endswith("A") or "transparency" in im.info:
             rgba = im.convert("RGBA")
             return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
-        return im.convert("RGB")  # grayscale, CMYK, 16-bit... -> 3 channels
+        return im.convert("RGB")  # grayscale, CMYK... -> 3 channels
 
 
 def _decode_images(files: list[Path], size: int, *, where: Path, base: Path, progress: bool) -> torch.Tensor:

@@ -112,16 +112,19 @@ def stage_epochs(num_epochs: int, fractions: tuple[float, ...] = (0.01, 0.1, 0.2
     return epochs
 
 
-def show_epoch_grids(samples: list[torch.Tensor], epochs: list[int], *, titles: list[str] | None = None,
-                     num_images: int = 16, nrow: int = 4, value_range=(0, 255), size: float = 2.6) -> plt.Figure:
-    """Fixed-noise sample grids of several epochs side by side (samples[e - 1] is the batch after epoch e).
+def show_epoch_grids(samples: list[torch.Tensor] | dict[int, torch.Tensor], epochs: list[int], *,
+                     titles: list[str] | None = None, num_images: int = 16, nrow: int = 4, value_range=(0, 255),
+                     size: float = 2.6) -> plt.Figure:
+    """Fixed-noise sample grids of several epochs side by side.
 
-    `samples` is history["samples"] from labkit.train.fit_gan (uint8, so value_range=(0, 255)).
+    `samples`: history["samples"] from labkit.train.fit_gan (samples[e - 1] is the batch after epoch e), or a dict
+    {epoch: batch} such as a shipped model's (labkit.weights); uint8, so value_range=(0, 255).
     """
     fig, axes = plt.subplots(1, len(epochs), figsize=(size * len(epochs), size + 0.4), squeeze=False)
     for i, (ax, epoch) in enumerate(zip(axes[0], epochs)):
         label = f"epoch {epoch}" if titles is None else f"{titles[i]}\nepoch {epoch}"
-        show_images(samples[epoch - 1][:num_images], nrow=nrow, value_range=value_range, ax=ax, title=label)
+        grid = samples[epoch] if isinstance(samples, dict) else samples[epoch - 1]
+        show_images(grid[:num_images], nrow=nrow, value_range=value_range, ax=ax, title=label)
     fig.tight_layout()
     return fig
 

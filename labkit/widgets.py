@@ -94,11 +94,12 @@ def interpolation_slider(models: dict[str, nn.Module], x_a: torch.Tensor, x_b: t
     return picture_explorer(lambda t: plot_interpolation_at(models, x_a, x_b, t), {"t": t})
 
 
-def epoch_grid_slider(samples: list[torch.Tensor], *, start: int | None = None, num_images: int = 64, nrow: int = 8,
-                      size: float = 5.0):
+def epoch_grid_slider(samples: list[torch.Tensor] | dict[int, torch.Tensor], *, start: int | None = None,
+                      num_images: int = 64, nrow: int = 8, size: float = 5.0):
     """One slider over epochs -> the fixed-noise sample grid G(fixed_noise) saved after that epoch.
 
-    samples: history["samples"] from labkit.train.fit_gan (samples[e - 1] is the uint8 batch after epoch e).
+    samples: history["samples"] from labkit.train.fit_gan (samples[e - 1] is the uint8 batch after epoch e), or a
+    dict {epoch: batch} (a shipped model's grids, labkit.weights), whose epochs the slider steps through.
     Starts at `start` (default: the last epoch). Static picture of that state:
     labkit.plots.show_epoch_grids(samples, [start], num_images=num_images, nrow=nrow, size=size).
     Each grid is drawn once, when the slider first reaches it.
@@ -106,13 +107,18 @@ def epoch_grid_slider(samples: list[torch.Tensor], *, start: int | None = None, 
     """
     import ipywidgets as widgets
 
-    if not samples:
+    if not len(samples):
         raise ValueError("epoch_grid_slider: no sample grids; train with labkit.train.fit_gan first")
-    start = len(samples) if start is None else start
-    if not 1 <= start <= len(samples):
-        raise ValueError(f"epoch_grid_slider: start={start} is not an epoch of this run; use 1..{len(samples)}")
-    epoch = widgets.IntSlider(value=start, min=1, max=len(samples), step=1, description="epoch",
-                              continuous_update=False)
+    epochs = sorted(samples) if isinstance(samples, dict) else list(range(1, len(samples) + 1))
+    start = epochs[-1] if start is None else start
+    if start not in epochs:
+        raise ValueError(f"epoch_grid_slider: start={start} is not an epoch with a grid; use one of "
+                         f"{epochs[0]}..{epochs[-1]}")
+    if isinstance(samples, dict):
+        epoch = widgets.SelectionSlider(options=epochs, value=start, description="epoch", continuous_update=False)
+    else:
+        epoch = widgets.IntSlider(value=start, min=1, max=len(samples), step=1, description="epoch",
+                                  continuous_update=False)
 
     def draw(epoch: int) -> plt.Figure:
         return show_epoch_grids(samples, [epoch], num_images=num_images, nrow=nrow, size=size)

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_config
+
 
 @dataclass
 class AEConfig:
@@ -30,6 +32,9 @@ class AEConfig:
         """Pixels per image, C*H*W (784 for MNIST)."""
         c, h, w = self.img_shape
         return c * h * w
+
+    def __post_init__(self) -> None:
+        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 def _mlp(widths: tuple[int, ...]) -> list[nn.Module]:

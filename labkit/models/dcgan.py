@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .checks import check_config
+
 
 @dataclass
 class DCGANConfig:
@@ -28,6 +30,9 @@ class DCGANConfig:
     num_epochs: int = 100  # full-profile epochs; notebooks take the count from profile.epochs["dcgan"]
     amp: bool | None = None  # mixed precision (autocast + GradScaler): None = on for CUDA, off elsewhere
     channels_last: bool | None = None  # NHWC memory layout for tensor cores: None = on for CUDA, off elsewhere
+
+    def __post_init__(self) -> None:
+        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 class Generator(nn.Module):

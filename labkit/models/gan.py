@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_config
+
 
 @dataclass
 class GANConfig:
@@ -32,6 +34,9 @@ class GANConfig:
         """Pixels per image, C*H*W (784 for MNIST)."""
         c, h, w = self.img_shape
         return c * h * w
+
+    def __post_init__(self) -> None:
+        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 def _block(n_in: int, n_out: int, *, batchnorm: bool, slope: float) -> list[nn.Module]:

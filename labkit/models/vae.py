@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import check_config
+
 
 @dataclass
 class VAEConfig:
@@ -29,6 +31,9 @@ class VAEConfig:
         """Pixels per image, C*H*W (784 for MNIST)."""
         c, h, w = self.img_shape
         return c * h * w
+
+    def __post_init__(self) -> None:
+        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 class VAE(nn.Module):

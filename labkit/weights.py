@@ -1,0 +1,204 @@
+"""Shipped trained models: weights/<model>/, written by `make weights` (labkit train, then `labkit release`),
+loaded by the notebooks after checking every file against the manifest's sha256.
+
+    weights/dcgan/generator.pt     the generator's weights (float16), its config, the epoch
+    weights/dcgan/samples.pt       G(fixed noise) as uint8 images at every 5th epoch (and epoch 1), for 04's figures
+    weights/dcgan/history.json     per-epoch losses, D outputs and seconds
+    weights/dcgan/epoch_XXX.png    the fixed-noise grids at epochs 20, 40, 60, 80, 100
+    weights/dcgan/manifest.json    sha256 and size of every file above, the commands, seed, epochs, generator
+                                   updates, data, device, precision, wall time and the headline metrics
+
+Only the generator ships: the discriminator and the optimisers' moments (what `--resume` needs) would triple
+the size. They stay in the training run's checkpoint (runs/release/dcgan.pt), which `make weights` resumes.
+Introduced in notebooks/04_abstract_art_dcgan.ipynb.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torchvision.utils import save_image
+
+from .checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
+from .config import ROOT, display_path
+
+FIX = "run `make weights` to rebuild it, or restore it with `git checkout -- weights/`"
+GRID_EPOCHS = (20, 40, 60, 80, 100)  # the seed lab's pictures of a 100-epoch run
+
+
+class WeightsError(Exception):
+    """A shipped model that is missing, truncated or changed: the message names the file and the fix."""
+
+
+def weights_dir(model: str = "dcgan") -> Path:
+    """Where the shipped model lives: $LABKIT_WEIGHTS/<model>, else the repo's weights/<model>."""
+    return Path(os.environ.get("LABKIT_WEIGHTS", ROOT / "weights")) / model
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json(data, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Writing a release (`labkit release`, called by `make weights`)
+# ---------------------------------------------------------------------------------------------------
+
+def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: list[str], seed: int = 0,
+                  precision: str = "fp32", num_samples: int = 256) -> dict:
+    """Export the finished DCGAN run `run` (a `labkit train --model dcgan` checkpoint) to `out`
+    (default weights/dcgan): the files listed in the module docstring. Returns the manifest.
+
+    The headline metrics are measured here, on the float16 generator that ships: sliced Wasserstein distance to
+    held-out real art (and real-vs-real and noise for scale), the mean pairwise distance of 256 samples
+    against the real images', and how close the samples' nearest training images are compared with real
+    images' nearest other training image.
+    """
+    from . import metrics
+    from .compare import measure_art
+    from .config import get_profile
+    from .data import load_abstract_art, synthetic_abstract_art
+    from .models.dcgan import DCGANConfig, Generator
+    from .run import training_settings
+    from .train import gan_samples
+
+    run = Path(run)
+    state = load_checkpoint(run)
+    if not isinstance(state, dict) or state.get("model") != "dcgan":
+        raise CheckpointError(f"{run}: not a `labkit train --model dcgan` checkpoint")
+    out = Path(out) if out is not None else weights_dir("dcgan")
+    out.mkdir(parents=True, exist_ok=True)
+    history, epochs = state["history"], int(state["epoch"])
+    profile = get_profile(state["profile"])
+
+    cfg = DCGANConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
+    net_G = Generator(cfg)
+    load_weights(net_G, state["nets"]["net_G"], name="net_G", path=run)
+    net_G.eval()
+    half = {key: value.half() if value.is_floating_point() else value for key, value in net_G.state_dict().items()}
+    save_checkpoint({"config": asdict(cfg), "state_dict": half, "epoch": epochs}, out / "generator.pt")
+    shipped = Generator(cfg)
+    shipped.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in half.items()})
+    shipped.eval()
+
+    keep = sorted({1, *range(5, epochs + 1, 5), epochs})
+    samples = torch.stack([history["samples"][e - 1] for e in keep])  # (E, 25, 3, 64, 64) uint8
+    save_checkpoint({"epochs": keep, "samples": samples}, out / "samples.pt")
+    for e in GRID_EPOCHS:
+        if e <= epochs:
+            save_image(history["samples"][e - 1].float() / 255, out / f"epoch_{e:03d}.png", nrow=5, pad_value=1.0)
+    _write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
+
+    # what the shipped float16 weights change: the same noise through both generators, in 0..255 pixel levels
+    z = torch.randn(64, cfg.nz, 1, 1, generator=torch.Generator().manual_seed(seed))
+    fp16_change = (gan_samples(net_G, z).int() - gan_samples(shipped, z).int()).abs()
+
+    art = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)
+    synthetic = torch.equal(art, synthetic_abstract_art(len(art), seed=0))
+    held_out = synthetic_abstract_art(num_samples, seed=1) if synthetic else art[-num_samples:]
+    swd = {row["images"]: row["swd_mean"] for row in measure_art(shipped, art, held_out, num_samples=num_samples,
+                                                                  seed=seed)}
+    with torch.no_grad():
+        fake = shipped(torch.randn(num_samples, cfg.nz, 1, 1, generator=torch.Generator().manual_seed(seed + 1)))
+    real = art[torch.randperm(len(art), generator=torch.Generator().manual_seed(seed))[:num_samples]]
+    d_fake, _ = metrics.nearest_neighbours(fake[:64], art)
+    d_real, _ = metrics.nearest_neighbours(held_out[:64], art)
+    _, batch_size, max_batches = training_settings("dcgan", cfg, profile)
+    batches = len(art) // batch_size if max_batches is None else min(max_batches, len(art) // batch_size)
+    manifest = {
+        "model": "dcgan",
+        "commands": commands,
+        "seed": seed,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "generator_updates": epochs * batches,
+        "data": {"source": "synthetic abstract art (no Kaggle token where it was trained)" if synthetic
+                 else "Kaggle Abstract Art Gallery (bryanb/abstract-art-gallery)", "images": len(art),
+                 "profile": profile.name},
+        "device": f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads",
+        "precision": precision,
+        "train_seconds": round(sum(history["seconds"]), 1),
+        "torch": torch.__version__,
+        "metrics": {
+            "swd_generated_vs_real": round(swd["DCGAN samples"], 4),
+            "swd_real_vs_real": round(swd["real (train)"], 4),
+            "swd_noise_vs_real": round(swd["noise"], 4),
+            "pairwise_distance_ratio": round(metrics.mean_pairwise_distance(fake) / metrics.mean_pairwise_distance(real), 3),
+            "nearest_real_generated": round(float(d_fake.mean()), 2),
+            "nearest_real_real": round(float(d_real.mean()), 2),
+            "float16_pixel_change_mean": round(float(fp16_change.float().mean()), 3),
+            "float16_pixel_change_max": int(fp16_change.max()),
+        },
+    }
+    files = sorted(p for p in out.iterdir() if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."))
+    manifest["files"] = {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files}
+    _write_json(manifest, out / "manifest.json")
+    return manifest
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading a release (notebooks 04 and 05)
+# ---------------------------------------------------------------------------------------------------
+
+def read_manifest(folder: str | Path | None = None) -> dict:
+    """The manifest of a shipped model, after checking every file it lists (present, same size, same sha256).
+    WeightsError (one line: the file and the fix) if anything is missing or changed."""
+    folder = Path(folder) if folder is not None else weights_dir("dcgan")
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest["files"]
+    except FileNotFoundError:
+        raise WeightsError(f"{display_path(path)}: missing; {FIX}") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise WeightsError(f"{display_path(path)}: unreadable or not a labkit manifest; {FIX}") from None
+    for name, expected in files.items():
+        file = folder / name
+        if not file.is_file():
+            raise WeightsError(f"{display_path(file)}: missing; {FIX}")
+        if file.stat().st_size != expected["bytes"]:
+            raise WeightsError(f"{display_path(file)}: {file.stat().st_size:,} bytes, the manifest says "
+                               f"{expected['bytes']:,} (truncated?); {FIX}")
+        if sha256(file) != expected["sha256"]:
+            raise WeightsError(f"{display_path(file)}: checksum mismatch (the file was changed); {FIX}")
+    return manifest
+
+
+def load_dcgan_release(folder: str | Path | None = None, device: torch.device | str = "cpu"):
+    """(generator in eval mode, {epoch: uint8 fixed-noise batch (25, 3, 64, 64)}, history, manifest) of the
+    shipped DCGAN, every file checked against the manifest first (read_manifest) and loaded weights_only."""
+    from .models.dcgan import DCGANConfig, Generator
+
+    folder = Path(folder) if folder is not None else weights_dir("dcgan")
+    manifest = read_manifest(folder)
+    try:
+        state = load_checkpoint(folder / "generator.pt")
+        grids = load_checkpoint(folder / "samples.pt")
+        history = json.loads((folder / "history.json").read_text())
+    except (CheckpointError, OSError, ValueError) as e:
+        raise WeightsError(f"{display_path(folder)}: {e}; {FIX}") from None
+    cfg = DCGANConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
+    net_G = Generator(cfg)
+    load_weights(net_G, {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()},
+                 name="generator", path=folder / "generator.pt")
+    grids = {int(e): batch for e, batch in zip(grids["epochs"], grids["samples"])}
+    return net_G.to(device).eval(), grids, history, manifest
