@@ -1,7 +1,8 @@
 # Two commands on a fresh machine (each bootstraps .venv on first use):
 #   make lab     run every notebook headless in the quick profile (PROFILE=full for the real thing)
 #   make test    unit tests + replay every notebook with nbval
-#   make weights train the shipped DCGAN (the seed's settings; resumes an interrupted run) and write weights/dcgan
+#   make weights train the shipped DCGAN (the seed's settings; resumes an interrupted run) and write weights/dcgan,
+#                and record notebook 03's GAN over 400 epochs in weights/gan_long_run
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -31,6 +32,7 @@ TRAIN_DCGAN := labkit train --model dcgan --profile full --seed 0 --epochs 100 -
 weights: setup
 	$(VENV)/bin/$(TRAIN_DCGAN) $(if $(wildcard $(RELEASE_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --run $(RELEASE_RUN)/dcgan.pt --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_DCGAN) [--resume]"
+	$(VENV)/bin/labkit record-gan --epochs 400
 
 clean:
 	rm -rf $(VENV) runs

@@ -8,6 +8,7 @@ right shape: the cost of a step does not depend on what the pixels show.
     OMP_NUM_THREADS=2 python benchmarks/bench_dcgan_epoch.py                 # CPU, Kaggle-sized epoch
     python benchmarks/bench_dcgan_epoch.py --device cuda --batches 50        # GPU (AMP + channels-last)
     python benchmarks/bench_dcgan_epoch.py --images 2872 --batch-size 128 --no-amp
+    OMP_NUM_THREADS=2 python benchmarks/bench_dcgan_epoch.py --cpu-bf16          # CPU, bfloat16 autocast
 
 The epoch time is extrapolated: seconds per batch x (images // batch size), as fit_gan drops the last
 partial batch. Say "extrapolated" where you quote it.
@@ -37,6 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1, help="batches in an untimed warm-up epoch first (default 1)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, auto")
     p.add_argument("--no-amp", action="store_true", help="on CUDA, turn off mixed precision and channels-last")
+    p.add_argument("--cpu-bf16", action="store_true",
+                   help="on a CPU, bfloat16 autocast (labkit train --precision mixed); fast only with bf16 instructions")
     args = p.parse_args(argv)
     for name in ("images", "batch_size", "batches"):
         if getattr(args, name) <= 0:
@@ -59,7 +62,7 @@ def seconds_per_batch(args: argparse.Namespace) -> float:
     real_x = torch.rand(args.batch_size * args.batches, cfg.nc, 64, 64).mul_(2).sub_(1)  # (N, 3, 64, 64) in [-1, 1]
     fixed_noise = torch.randn(64, cfg.nz, 1, 1, device=device)
     kwargs = dict(opt_G=opt_G, opt_D=opt_D, batch_size=args.batch_size, device=device, fixed_noise=fixed_noise,
-                  progress=False, amp=use_cuda_speedups(cfg.amp, device))
+                  progress=False, amp=use_cuda_speedups(cfg.amp, device) or (args.cpu_bf16 and device.type == "cpu"))
     history = None
     if args.warmup:  # first calls pay for allocator growth, cuDNN autotuning, thread-pool start-up
         history = fit_gan(net_G, net_D, real_x, num_epochs=1, max_batches=args.warmup, **kwargs)

@@ -36,9 +36,13 @@ def write_atomic(path: str | Path, write) -> Path:
     return path
 
 
-def clean_stale_temp_files(folder: str | Path) -> list[Path]:
-    """Remove the temp files (`.<name>.*.tmp`) that killed runs left in `folder`; return them."""
-    stale = sorted(Path(folder).glob(".*.tmp"))
+def clean_stale_temp_files(folder: str | Path, pattern: str = ".*.tmp", *, older_than: float = 0.0) -> list[Path]:
+    """Remove the temp files (`.<name>.*.tmp`) that killed runs left in `folder`, those matching `pattern` and
+    not modified for `older_than` seconds (another process may be writing a young one); return them."""
+    import time
+
+    now = time.time()
+    stale = [p for p in sorted(Path(folder).glob(pattern)) if now - p.stat().st_mtime >= older_than]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale

@@ -44,7 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--precision", choices=["auto", "fp32", "mixed"], default="auto",
                          help="the precision the run trained with, for the manifest")
     release.set_defaults(func=_cmd_release)
+
+    record = sub.add_parser("record-gan", help="train notebook 03's GAN far past its 100 epochs and record its quality",
+                            description="Train the MLP GAN for --epochs epochs on the bundled digits and write its "
+                                        "classifier-FID and class shares every 10 epochs to weights/gan_long_run/.")
+    record.add_argument("--epochs", type=_positive_int, default=400, metavar="N")
+    record.add_argument("--out", default=None, metavar="DIR", help="default: weights/gan_long_run")
+    record.set_defaults(func=_cmd_record_gan)
     return parser
+
+
+def _cmd_record_gan(args: argparse.Namespace) -> int:
+    from .data import DataError
+    from .weights import record_gan_run
+
+    try:
+        manifest = record_gan_run(args.out, epochs=args.epochs,
+                                  commands=["make weights", f"labkit record-gan --epochs {args.epochs}"])
+    except (DataError, OSError) as e:
+        return _fail(str(e))
+    print(f"labkit: recorded {manifest['epochs']} epochs; best classifier-FID {manifest['best']['fid']} at epoch "
+          f"{manifest['best']['epoch']}")
+    return 0
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
@@ -135,7 +156,7 @@ def add_train_parser(sub) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError
-    from .config import get_device, get_profile, runs_dir
+    from .config import display_path, get_device, get_profile, runs_dir
     from .data import DataError
     from .run import TrainError, TrainInterrupted, prepare_out, train_model
 
@@ -147,6 +168,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         out = prepare_out(args.out or runs_dir() / profile.name)
         for name in (["gan", "vae"] if args.model == "both" else [args.model]):
+            data = ({"synthetic": "synthetic abstract art", "kaggle": "the Kaggle Abstract Art Gallery (synthetic "
+                     "art without a token)"}[profile.art] if name == "dcgan" else
+                    {"subset": "the bundled MNIST subset", "full": "full MNIST (torchvision)"}[profile.mnist])
+            print(f"labkit train: {name}, profile {profile.name}, {args.epochs or profile.epochs[name]} epochs, "
+                  f"data: {data}, out: {display_path(out)}", flush=True)
             train_model(name, out=out, profile=profile, device=device, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, seed=args.seed, resume=args.resume, image_every=args.image_every,
                         max_batches=args.max_batches, precision=args.precision)

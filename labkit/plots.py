@@ -332,3 +332,27 @@ def plot_class_shares(shares: dict[str, list[float]], *, title: str | None = Non
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     return fig
+
+
+def plot_gan_long_run(record: dict, *, mark_epoch: int | None = 100) -> plt.Figure:
+    """A long GAN run measured every few epochs (labkit.weights.record_gan_run): classifier-FID (left) and the
+    share of the most common digit among its samples (right; 10% is an even spread, notebook 03's collapse rule
+    is 30%), with the epoch of notebook 03's own run marked. Introduced in notebooks/03_mnist_gan.ipynb."""
+    fig, (ax_fid, ax_share) = plt.subplots(1, 2, figsize=(12, 3.6))
+    epochs = record["epoch"]
+    ax_fid.plot(epochs, record["fid"], marker="o", ms=3)
+    best = min(range(len(epochs)), key=record["fid"].__getitem__)
+    ax_fid.plot(epochs[best], record["fid"][best], marker="*", ms=14, color="tab:green", label="lowest FID")
+    ax_fid.set_ylabel("classifier FID (lower is better)")
+    ax_share.plot(epochs, [100 * s for s in record["largest_share"]], marker="o", ms=3, color="tab:red")
+    ax_share.axhline(10, color="gray", ls="--", lw=1, label="even spread (10%)")
+    ax_share.axhline(30, color="black", ls=":", lw=1, label="collapse rule (30%)")
+    ax_share.set_ylabel("most common digit, % of samples")
+    for ax in (ax_fid, ax_share):
+        if mark_epoch is not None:
+            ax.axvline(mark_epoch, color="tab:orange", lw=1, label=f"epoch {mark_epoch}")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

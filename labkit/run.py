@@ -45,14 +45,12 @@ class TrainError(Exception):
 
 
 def prepare_out(out: str | Path) -> Path:
-    """Create the output folder, check that we can write files in it and remove the temp files a killed run
-    left there; TrainError (one line) if it cannot be written."""
+    """Create the output folder and check that we can write files in it; TrainError (one line) if not."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
-        clean_stale_temp_files(out)
     except OSError as e:
         raise TrainError(f"--out {out}: cannot write there ({e.strerror or type(e).__name__}); "
                          f"choose another folder with --out") from None
@@ -63,10 +61,12 @@ def prepare_out(out: str | Path) -> Path:
 def locked(out: Path, name: str):
     """Hold <out>/.<name>.lock while training model `name` there, so a second run on the same folder and model
     stops with one line naming the process that holds it instead of overwriting its files. The lock is the
-    operating system's (flock): it goes away with the process, however that ends. No-op on Windows."""
+    operating system's (flock): it goes away with the process, however that ends. With the lock held, the temp
+    files a killed run of this model left are removed (and stale ones of the shared history.json). No Windows lock."""
     try:
         import fcntl
     except ImportError:  # Windows
+        clean_stale_temp_files(out, f".{name}.pt.*.tmp")
         yield
         return
     path = out / f".{name}.lock"
@@ -82,6 +82,8 @@ def locked(out: Path, name: str):
         f.truncate()
         f.write(str(os.getpid()))
         f.flush()
+        clean_stale_temp_files(out, f".{name}.pt.*.tmp")
+        clean_stale_temp_files(out, ".history.json.*.tmp", older_than=60)  # other models' runs may write it now
         try:
             yield
         finally:

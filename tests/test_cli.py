@@ -125,7 +125,7 @@ def _one_line_error(result, *fragments):
     (["--epochs", "3"], "required: --model"),
     (["--model", "gan", "--epochs", "0"], "--epochs: must be at least 1"),
     (["--model", "gan", "--epochs", "two"], "--epochs: expected a whole number"),
-    (["--model", "gan", "--lr", "0"], "--lr: must be positive"),
+    (["--model", "gan", "--lr", "0"], "--lr: must be a positive finite number"),
 ])
 def test_bad_arguments(args, fragment):
     _one_line_error(train(*args), fragment)

@@ -231,8 +231,10 @@ def test_a_full_disk_is_one_line_and_keeps_the_last_good_checkpoint(tmp_path, mo
     assert "disk full while saving epoch 2 of gan" in message and "epoch 1" in message and "\n" not in message
     assert load_checkpoint(tmp_path / "gan.pt")["epoch"] == 1  # intact, and resumable
     monkeypatch.setattr(run, "save_checkpoint", real_save)
-    run.prepare_out(tmp_path)
-    assert not list(tmp_path.glob("*.tmp"))
+    run.train_model("gan", out=tmp_path, profile=config.get_profile("quick"), device=torch.device("cpu"),
+                    epochs=3, max_batches=2, progress=False, resume=True)
+    assert load_checkpoint(tmp_path / "gan.pt")["epoch"] == 3
+    assert not list(tmp_path.glob("*.tmp"))  # the failed write's leftover went with the resumed run
 
 
 # --- 4. interrupts ----------------------------------------------------------------------------------------------

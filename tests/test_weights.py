@@ -1,0 +1,108 @@
+"""Shipped models (weights/): every file is checked against the manifest's sha256 before it is loaded, and a
+missing, truncated or changed file is one line naming it and the fix -- never a silent retrain."""
+import json
+import shutil
+
+import pytest
+import torch
+
+from labkit.config import ROOT
+from labkit.weights import FIX, WeightsError, load_dcgan_release, load_gan_record, read_manifest, sha256
+
+DCGAN = ROOT / "weights" / "dcgan"
+LONG_RUN = ROOT / "weights" / "gan_long_run"
+
+
+@pytest.mark.parametrize("folder", [DCGAN, LONG_RUN], ids=["dcgan", "gan_long_run"])
+def test_shipped_files_match_their_manifest(folder):
+    manifest = read_manifest(folder)
+    assert manifest["files"] and manifest["commands"][0].startswith("make weights")
+    assert sum(f["bytes"] for f in manifest["files"].values()) < 25e6
+    for name, entry in manifest["files"].items():
+        assert sha256(folder / name) == entry["sha256"]
+
+
+def test_everything_under_weights_is_at_most_25_mb():
+    assert sum(p.stat().st_size for p in (ROOT / "weights").rglob("*") if p.is_file()) <= 25 * 2 ** 20
+
+
+def test_the_shipped_dcgan_loads_and_draws():
+    net_G, grids, history, manifest = load_dcgan_release()
+    assert manifest["epochs"] == len(history["Loss_D"]) == 100 and max(grids) == 100
+    assert {20, 40, 60, 80, 100} <= set(grids) and grids[100].dtype == torch.uint8
+    with torch.no_grad():
+        x = net_G(torch.randn(2, net_G.cfg.nz, 1, 1))
+    assert x.shape == (2, 3, 64, 64) and x.abs().max() <= 1
+
+
+def test_the_long_gan_record_loads():
+    record, grids, manifest = load_gan_record()
+    assert record["epoch"][-1] == manifest["epochs"] and len(record["fid"]) == len(record["epoch"])
+    assert manifest["best"]["fid"] == min(record["fid"])
+
+
+@pytest.fixture
+def copy(tmp_path):
+    target = tmp_path / "dcgan"
+    shutil.copytree(DCGAN, target)
+    return target
+
+
+def _one_line(error, *fragments):
+    message = str(error.value)
+    assert "\n" not in message and FIX in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_a_missing_file_names_it(copy):
+    (copy / "generator.pt").unlink()
+    with pytest.raises(WeightsError) as e:
+        load_dcgan_release(copy)
+    _one_line(e, "generator.pt: missing")
+
+
+def test_a_truncated_file_names_it(copy):
+    data = (copy / "generator.pt").read_bytes()
+    (copy / "generator.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError) as e:
+        load_dcgan_release(copy)
+    _one_line(e, "generator.pt", "truncated")
+
+
+def test_a_tampered_file_fails_its_checksum(copy):
+    data = bytearray((copy / "samples.pt").read_bytes())
+    data[-100] ^= 0xFF  # same size, one byte changed
+    (copy / "samples.pt").write_bytes(bytes(data))
+    with pytest.raises(WeightsError) as e:
+        load_dcgan_release(copy)
+    _one_line(e, "samples.pt: checksum mismatch")
+
+
+def test_a_missing_or_damaged_manifest_names_it(copy):
+    (copy / "manifest.json").write_text("{")
+    with pytest.raises(WeightsError) as e:
+        load_dcgan_release(copy)
+    _one_line(e, "manifest.json: unreadable")
+    (copy / "manifest.json").unlink()
+    with pytest.raises(WeightsError) as e:
+        load_dcgan_release(copy)
+    _one_line(e, "manifest.json: missing")
+
+
+def test_a_pickle_that_runs_code_is_refused_even_with_a_matching_manifest(copy, tmp_path):
+    """The checksum says the file is the one the manifest lists; weights_only=True still refuses code."""
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    (copy / "generator.pt").write_bytes(pickle.dumps({"state_dict": Evil()}))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["files"]["generator.pt"] = {"sha256": sha256(copy / "generator.pt"),
+                                         "bytes": (copy / "generator.pt").stat().st_size}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(WeightsError) as e:
+        load_dcgan_release(copy)
+    _one_line(e, "generator.pt")
