@@ -89,11 +89,15 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     return run_lab(args.notebooks, profile=args.profile, out=args.out, timeout=args.timeout, device=args.device)
 
 
-def _positive_int(text: str) -> int:
+def _whole(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _whole(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -110,10 +114,7 @@ def _positive_float(text: str) -> float:
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _whole(text)
     if not 0 <= value < 2 ** 32:
         raise argparse.ArgumentTypeError(f"must be between 0 and {2 ** 32 - 1}, got {value}")
     return value
