@@ -20,14 +20,13 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torchvision.utils import save_image
 
-from .checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint, write_atomic
 from .config import ROOT, display_path
 
 FIX = "run `make weights` to rebuild it, or restore it with `git checkout -- weights/`"
@@ -52,13 +51,7 @@ def sha256(path: Path) -> str:
 
 
 def _write_json(data, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=1)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, lambda f: f.write((json.dumps(data, indent=1) + "\n").encode()))
 
 
 # ---------------------------------------------------------------------------------------------------
