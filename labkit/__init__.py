@@ -11,9 +11,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Profile": "config", "get_device": "config", "get_profile": "config", "set_seed": "config",
-    "DataError": "data", "load_mnist": "data", "tensor_loader": "data", "to_gan_range": "data",
-    "from_gan_range": "data", "download_abstract_art": "data", "load_abstract_art": "data",
-    "synthetic_abstract_art": "data",
+    "DataError": "data", "tensor_loader": "data", "to_gan_range": "data", "from_gan_range": "data",
+    "load_mnist": "mnist", "download_abstract_art": "art", "load_abstract_art": "art",
+    "synthetic_abstract_art": "synth",
 }
 __all__ = list(_EXPORTS)
 

@@ -46,7 +46,9 @@ def data_sources() -> dict[str, str]:
 
     Introduced in notebooks/00_setup.ipynb. Kaggle credentials are only located, never read or shown.
     """
-    from .data import DataError, art_dir, kaggle_token_source, load_mnist_subset
+    from .art import art_dir, kaggle_token_source
+    from .data import DataError
+    from .mnist import load_mnist_subset
 
     try:
         n_train, n_test = len(load_mnist_subset(True)[0]), len(load_mnist_subset(False)[0])
@@ -228,7 +230,9 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
     import torch
 
     from .config import get_device
-    from .data import load_mnist, synthetic_abstract_art, to_gan_range
+    from .data import to_gan_range
+    from .mnist import load_mnist
+    from .synth import synthetic_abstract_art
     from .models import ae, dcgan, gan, vae
     from .optim import adam
     from .run import training_settings

@@ -31,7 +31,8 @@ from tqdm import tqdm
 from .checkpoint import (CheckpointError, clean_stale_temp_files, load_checkpoint, load_weights, rng_state,
                          save_checkpoint, set_rng_state, write_atomic)
 from .config import Profile, display_path, get_device, get_profile, runs_dir, set_seed
-from .data import load_mnist, to_gan_range
+from .mnist import load_mnist
+from .data import to_gan_range
 from .optim import adam
 from .train import fit_autoencoder, fit_gan, reconstruct
 
@@ -194,7 +195,7 @@ def _build(name: str, device: torch.device):
 def _load_data(name: str, profile: Profile) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(train images, test images or None) in the range the model expects."""
     if name == "dcgan":
-        from .data import load_abstract_art
+        from .art import load_abstract_art
 
         return load_abstract_art(source=profile.art, n_synthetic=profile.art_images), None  # [-1, 1]
     train_x, _ = load_mnist(train=True, source=profile.mnist)

@@ -71,7 +71,8 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     from . import metrics
     from .compare import measure_art
     from .config import get_profile
-    from .data import load_abstract_art, synthetic_abstract_art
+    from .art import load_abstract_art
+    from .synth import synthetic_abstract_art
     from .models.dcgan import DCGANConfig, Generator
     from .run import training_settings
     from .train import gan_samples
@@ -167,7 +168,8 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
     import time
 
     from . import metrics
-    from .data import from_gan_range, load_mnist, to_gan_range
+    from .data import from_gan_range, to_gan_range
+    from .mnist import load_mnist
     from .models.gan import Discriminator, GANConfig, Generator
     from .optim import adam
     from .train import fit_gan

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import labkit
-from labkit import data
+from labkit import art, data, images
 from labkit.data import DataError
 
 PREFIX = "Abstract_gallery/Abstract_gallery/"  # the layout inside Kaggle's abstract-art-gallery.zip
@@ -109,11 +109,11 @@ def test_a_folder_gives_the_same_images_as_the_zip(tmp_path, capsys):
     x = labkit.load_abstract_art(str(folder))
     check_kaggle_images(x)
     assert torch.equal(x, labkit.load_abstract_art(make_kaggle_zip(tmp_path / "a.zip")))
-    assert data.images_from_folder(folder).dtype == torch.uint8  # the undecorated helper keeps uint8
+    assert images.images_from_folder(folder).dtype == torch.uint8  # the undecorated helper keeps uint8
 
 
 def test_other_sizes():
-    x = data.images_from_zip(make_kaggle_zip(Path(os.environ["LABKIT_DATA"]) / "k.zip"), size=32)
+    x = images.images_from_zip(make_kaggle_zip(Path(os.environ["LABKIT_DATA"]) / "k.zip"), size=32)
     assert x.shape == (5, 3, 32, 32) and x.dtype == torch.uint8
 
 
@@ -128,7 +128,7 @@ def test_zip_slip_member_is_rejected_before_anything_is_written(tmp_path, evil):
         zf.writestr(zipfile.ZipInfo(evil), b"payload")
     target = tmp_path / "out" / "inner"
     with pytest.raises(DataError, match=r"slip\.zip: archive member .*evil\.png.* outside") as info:
-        data.extract_zip(zip_path, target)
+        images.extract_zip(zip_path, target)
     assert "\n" not in str(info.value)
     assert not (tmp_path / "out").exists() and not (tmp_path / "evil.png").exists()
     with pytest.raises(DataError, match="outside"):
@@ -165,7 +165,7 @@ def test_empty_folder_missing_path_and_wrong_file(tmp_path):
     with pytest.raises(DataError, match=rf"{missing}: no such file or folder"):
         labkit.load_abstract_art(missing)
     with pytest.raises(DataError, match=rf"{missing}: no such folder"):
-        data.images_from_folder(missing)
+        images.images_from_folder(missing)
     with pytest.raises(DataError, match="no such file or folder.*'kaggle' / 'synthetic'"):
         labkit.load_abstract_art("kagle")  # a typo is reported as a path that does not exist
     text = tmp_path / "images.txt"
@@ -190,31 +190,31 @@ def test_folder_where_nothing_decodes(tmp_path, capsys):
 
 def test_cache_hit_avoids_decoding_again(tmp_path, monkeypatch, capsys):
     root = tmp_path / "art"
-    make_kaggle_zip(root / data.ART_ZIP)  # as if downloaded earlier: no token needed
+    make_kaggle_zip(root / art.ART_ZIP)  # as if downloaded earlier: no token needed
     first = labkit.load_abstract_art("kaggle", root=root)
     check_kaggle_images(first)
     cache = root / "abstract_art_64.pt"
     assert cache.is_file()
-    assert data.load_checkpoint(cache)["images"].dtype == torch.uint8  # stored compactly, weights_only
+    assert art.load_checkpoint(cache)["images"].dtype == torch.uint8  # stored compactly, weights_only
     capsys.readouterr()
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded the JPEGs again instead of using the cache")
 
-    monkeypatch.setattr(data, "_decode_images", no_decoding)
+    monkeypatch.setattr(images, "_decode_images", no_decoding)
     assert torch.equal(labkit.load_abstract_art("kaggle", root=root), first)
     assert capsys.readouterr().err == ""  # a cache hit is silent
 
 
 def test_corrupt_cache_is_rebuilt(tmp_path, capsys):
     root = tmp_path / "art"
-    make_kaggle_zip(root / data.ART_ZIP)
+    make_kaggle_zip(root / art.ART_ZIP)
     cache = root / "abstract_art_64.pt"
     cache.write_bytes(b"half a file")
     x = labkit.load_abstract_art("kaggle", root=root)
     check_kaggle_images(x)
     assert f"{cache}: unreadable or wrong-shaped art cache" in capsys.readouterr().err
-    assert data.load_checkpoint(cache)["images"].shape == (5, 3, 64, 64)
+    assert art.load_checkpoint(cache)["images"].shape == (5, 3, 64, 64)
 
 
 def test_no_token_falls_back_to_synthetic_with_one_line(tmp_path, monkeypatch, capsys):
@@ -252,14 +252,14 @@ def test_full_profile_means_kaggle_and_quick_means_synthetic(monkeypatch, capsys
 ])
 def test_token_detection_names_the_source_never_the_secret(no_kaggle_credentials, monkeypatch, setup, expected):
     home = no_kaggle_credentials
-    if data._kaggle_version() < setup.get("min_version", ()):
+    if art._kaggle_version() < setup.get("min_version", ()):
         pytest.skip("this kaggle version does not read access tokens")
     for name, value in setup.get("env", {}).items():
         monkeypatch.setenv(name, str(home / value) if name == "KAGGLE_CONFIG_DIR" else value)
     if "file" in setup:
         (home / setup["file"]).parent.mkdir(parents=True, exist_ok=True)
         (home / setup["file"]).write_text('{"username": "me", "key": "s3cr3tvalue"}')
-    found = data.kaggle_token_source()
+    found = art.kaggle_token_source()
     if expected is None:
         assert found is None
     else:
@@ -288,12 +288,12 @@ def _fake_kaggle(monkeypatch, download):
 def test_download_unpack_decode_and_cache_with_a_fake_kaggle(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KAGGLE_USERNAME", "me")
     monkeypatch.setenv("KAGGLE_KEY", "s3cr3tvalue")
-    _fake_kaggle(monkeypatch, lambda folder: make_kaggle_zip(folder / data.ART_ZIP))
+    _fake_kaggle(monkeypatch, lambda folder: make_kaggle_zip(folder / art.ART_ZIP))
     root = tmp_path / "art"
     check_kaggle_images(labkit.load_abstract_art("kaggle", root=root))
     out, err = capsys.readouterr()
     assert out == "" and "banner" not in err and "s3cr3tvalue" not in out + err
-    assert sorted(p.name for p in root.iterdir()) == [data.ART_ZIP, "abstract_art_64.pt"]  # no leftovers
+    assert sorted(p.name for p in root.iterdir()) == [art.ART_ZIP, "abstract_art_64.pt"]  # no leftovers
 
 
 def test_download_failure_falls_back_without_leaking_the_key(tmp_path, monkeypatch, capsys):

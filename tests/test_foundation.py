@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import labkit
-from labkit import checkpoint, config, data
+from labkit import checkpoint, config, data, mnist
 
 
 # --- profiles, seeding, device ---------------------------------------------------------------------
@@ -77,8 +77,8 @@ def test_mnist_subset_is_balanced_and_scaled():
 
 
 def test_mnist_train_and_test_are_disjoint():
-    x, _ = data.load_mnist_subset(train=True)
-    xt, _ = data.load_mnist_subset(train=False)
+    x, _ = mnist.load_mnist_subset(train=True)
+    xt, _ = mnist.load_mnist_subset(train=False)
     train_rows = {bytes(img.numpy()) for img in x}
     assert not any(bytes(img.numpy()) in train_rows for img in xt)
 
@@ -93,7 +93,7 @@ def test_full_mnist_falls_back_to_the_subset_in_one_line(monkeypatch, capsys):
     def offline(*args, **kwargs):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\n<urlopen error [Errno -3] no network>")
 
-    monkeypatch.setattr(data, "load_mnist_full", offline)
+    monkeypatch.setattr(mnist, "load_mnist_full", offline)
     x, y = labkit.load_mnist(train=True, source="full")
     assert len(x) == 4500
     err = capsys.readouterr().err.strip().splitlines()
@@ -102,12 +102,12 @@ def test_full_mnist_falls_back_to_the_subset_in_one_line(monkeypatch, capsys):
 
 def test_full_mnist_goes_through_torchvision(tmp_path):
     """Write the subset in MNIST's own IDX format, then let torchvision.datasets.MNIST read it."""
-    from labkit.data import load_mnist_full
+    from labkit.mnist import load_mnist_full
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for prefix, train in (("train", True), ("t10k", False)):  # torchvision checks that all four files exist
-        x, y = data.load_mnist_subset(train=train)
+        x, y = mnist.load_mnist_subset(train=train)
         _write_idx(raw / f"{prefix}-images-idx3-ubyte", x.numpy(), magic=2051)
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", y.numpy().astype(np.uint8), magic=2049)
     xf, yf = load_mnist_full(train=False, root=tmp_path)
@@ -121,17 +121,17 @@ def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
 
 def test_missing_subset_names_the_file(tmp_path):
     with pytest.raises(data.DataError, match=r"mnist_subset\.npz: MNIST subset not found.*git checkout"):
-        data.load_mnist_subset(root=tmp_path)
+        mnist.load_mnist_subset(root=tmp_path)
 
 
 def test_corrupt_subset_names_the_file(tmp_path):
     good = (config.ROOT / "data" / "mnist_subset.npz").read_bytes()
     (tmp_path / "mnist_subset.npz").write_bytes(good[: len(good) // 3])  # truncated download/copy
     with pytest.raises(data.DataError, match=r"mnist_subset\.npz: corrupt or truncated"):
-        data.load_mnist_subset(root=tmp_path)
+        mnist.load_mnist_subset(root=tmp_path)
     (tmp_path / "mnist_subset.npz").write_bytes(b"this is not a zip file")
     with pytest.raises(data.DataError, match="corrupt or truncated"):
-        data.load_mnist_subset(root=tmp_path)
+        mnist.load_mnist_subset(root=tmp_path)
 
 
 def test_gan_range_roundtrip():
