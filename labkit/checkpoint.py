@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,56 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+# ---------------------------------------------------------------------------------------------------
+# The run checkpoint of `labkit train` / labkit.run: one dict per model, the same layout for every model
+# ---------------------------------------------------------------------------------------------------
+
+def checkpoint_state(name: str, cfg, profile, epoch: int, nets: dict[str, nn.Module],
+                     opts: dict[str, torch.optim.Optimizer], fixed: dict[str, torch.Tensor], history: dict) -> dict:
+    """Everything a resumed run needs: weights, optimiser moments, the fixed inputs of the image grids,
+    the epoch count, the random-number state and the history so far."""
+    return {
+        "model": name, "config": asdict(cfg), "profile": profile.name, "epoch": epoch,
+        "nets": {key: net.state_dict() for key, net in nets.items()},
+        "opts": {key: opt.state_dict() for key, opt in opts.items()},
+        "fixed": fixed, "rng": rng_state(), "history": history,
+    }
+
+
+def load_trained(path: str | Path, name: str, nets: dict[str, nn.Module]) -> dict:
+    """Load the networks of a `labkit train` checkpoint (e.g. runs/gan.pt) and return the whole checkpoint
+    dict (epoch, history, fixed inputs, ...). `nets` maps "net_G"/"net_D" (GANs) or "net" (AE, VAE) to models.
+
+    A checkpoint of another model or another architecture is a CheckpointError (one line).
+    Introduced in notebooks/03_mnist_gan.ipynb (the full profile loads a finished run).
+    """
+    path = Path(path)
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or "nets" not in state or "epoch" not in state:
+        raise CheckpointError(f"{path}: not a `labkit train` checkpoint; delete it or use another --out folder")
+    if state.get("model") != name:
+        raise CheckpointError(f"{path}: holds a {state.get('model')!r} checkpoint, not {name!r}; "
+                              f"use another --out folder")
+    for key, net in nets.items():
+        load_weights(net, state["nets"].get(key, {}), name=key, path=path)
+    return state
+
+
+def resume_from(path: Path, name: str, profile, nets: dict[str, nn.Module],
+                opts: dict[str, torch.optim.Optimizer], lr: float) -> tuple[int, dict, dict]:
+    """Load `path` into nets and optimisers (lr set to `lr`), restore the RNG; return (epoch, history, fixed).
+
+    Besides load_trained's checks, the checkpoint must come from the same profile (the same data).
+    """
+    state = load_trained(path, name, nets)
+    if state.get("profile") != profile.name:
+        raise CheckpointError(f"{path}: was trained with --profile {state.get('profile')}, not {profile.name}; "
+                              f"resume with the same profile or use another --out folder")
+    for key, opt in opts.items():
+        opt.load_state_dict(state["opts"][key])
+        for group in opt.param_groups:
+            group["lr"] = lr  # --lr on the command line wins over the checkpoint's
+    set_rng_state(state["rng"])
+    return int(state["epoch"]), state["history"], state["fixed"]

@@ -1,7 +1,8 @@
 """The `labkit` command (also `python -m labkit`).
 
     labkit lab   [--profile quick|full] [--out DIR] [NOTEBOOK ...]   run the notebooks headless, in order
-    labkit train --model {ae,vae,gan,dcgan,both} ...                 train one model from the shell
+    labkit train --model NAME ...                                     train one model from the shell
+    labkit student OUT [--notebooks DIR]                              write the student notebooks (solutions -> stubs)
 
 Errors that are the user's to fix (bad arguments, missing data, a mismatched checkpoint) print one line
 and exit non-zero.
@@ -51,7 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--epochs", type=_positive_int, default=400, metavar="N")
     record.add_argument("--out", default=None, metavar="DIR", help="default: weights/gan_long_run")
     record.set_defaults(func=_cmd_record_gan)
+
+    student = sub.add_parser("student", help="write the student notebooks: solutions replaced by stubs, outputs cleared",
+                             description="Write every notebook to OUT with each ### BEGIN SOLUTION ... ### END "
+                                         "SOLUTION region replaced by raise NotImplementedError(\"exercise N.M: "
+                                         "...\") and all outputs cleared (see labkit/student.py).")
+    student.add_argument("out", metavar="OUT", help="folder for the student notebooks (not the notebooks folder)")
+    student.add_argument("--notebooks", default=None, metavar="DIR", help="the instructor notebooks (default: notebooks/)")
+    student.set_defaults(func=_cmd_student)
     return parser
+
+
+def _cmd_student(args: argparse.Namespace) -> int:
+    from .student import SolutionError, write_student_notebooks
+
+    try:
+        written = write_student_notebooks(args.out, args.notebooks)
+    except (SolutionError, OSError) as e:
+        return _fail(str(e))
+    for name, count in written:
+        print(f"  {name:<32} {count} exercise{'' if count == 1 else 's'}")
+    print(f"labkit student: wrote {len(written)} notebooks ({sum(c for _, c in written)} exercises) to {args.out}")
+    return 0
 
 
 def _cmd_record_gan(args: argparse.Namespace) -> int:
@@ -126,8 +148,9 @@ def add_train_parser(sub) -> None:
         "train", help="train a model: images, history.json and a resumable checkpoint per model",
         description="Train one of the lab's models with its specified hyper-parameters. Writes <out>/<model>.pt "
                     "(checkpoint after every epoch), <out>/history.json and <out>/<model>_images/*.png.")
-    train.add_argument("--model", required=True, choices=["ae", "vae", "gan", "dcgan", "both"],
-                       help="which model; both = the GAN, then the VAE")
+    train.add_argument("--model", required=True, metavar="NAME",
+                       help="a model of labkit.registry: ae, vae, gan, dcgan, cvae, wgan_gp, sngan; "
+                            "or both = the GAN, then the VAE")
     train.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
                        help="total epochs (default: the profile's; full: ae 30, vae 50, gan 100, dcgan 100)")
     train.add_argument("--batch-size", type=_positive_int, default=None, metavar="B",
@@ -159,21 +182,27 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError
     from .config import display_path, get_device, get_profile, runs_dir
     from .data import DataError
+    from . import registry
     from .run import TrainError, TrainInterrupted, prepare_out, train_model
 
     try:
         profile = get_profile(args.profile)  # --profile, else $LABKIT_PROFILE, else quick
         device = get_device(args.device)
-    except ValueError as e:  # unknown device / profile: the message says what to use instead
+        if args.model != "both":
+            registry.get(args.model)
+    except ValueError as e:  # unknown device / profile / model: the message says what to use instead
         return _fail(str(e))
     try:
         out = prepare_out(args.out or runs_dir() / profile.name)
-        for name in (["gan", "vae"] if args.model == "both" else [args.model]):
+        names = ["gan", "vae"] if args.model == "both" else [args.model]
+        entries = [registry.get(name) for name in names]  # an unknown name: one line listing the known ones
+        for name, entry in zip(names, entries):
             data = ({"synthetic": "synthetic abstract art", "kaggle": "the Kaggle Abstract Art Gallery (synthetic "
-                     "art without a token)"}[profile.art] if name == "dcgan" else
+                     "art without a token)"}[profile.art] if entry.data == "art" else
                     {"subset": "the bundled MNIST subset", "full": "full MNIST (torchvision)"}[profile.mnist])
-            print(f"labkit train: {name}, profile {profile.name}, {args.epochs or profile.epochs[name]} epochs, "
-                  f"data: {data}, out: {display_path(out)}", flush=True)
+            epochs = args.epochs or profile.epochs.get(name) or entry.config().num_epochs
+            print(f"labkit train: {name}, profile {profile.name}, {epochs} epochs, data: {data}, "
+                  f"out: {display_path(out)}", flush=True)
             train_model(name, out=out, profile=profile, device=device, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, seed=args.seed, resume=args.resume, image_every=args.image_every,
                         max_batches=args.max_batches, precision=args.precision)

@@ -13,69 +13,54 @@ import torch
 from torch import nn
 
 from . import metrics
+from . import registry
+from .config import device_of
 from .data import from_gan_range
-from .train import latent_codes
+from .inference import latent_codes
 
-MNIST_MODELS = ("ae", "vae", "gan")
-LABELS = {"ae": "AE", "vae": "VAE", "gan": "GAN", "dcgan": "DCGAN"}
+MNIST_MODELS = ("ae", "vae", "gan")  # the digit models of notebooks 01-03, in the order the tables show them
+
+
+def label(name: str) -> str:
+    """How tables and plots call model `name` ("AE", "VAE", "GAN", ...)."""
+    return registry.get(name).label
 
 
 # ---------------------------------------------------------------------------------------------------
-# What "a sample", "a latent path" and "the training loss" mean for each model
+# What "a sample", "a latent path" and "the training loss" mean for each family of models
 # ---------------------------------------------------------------------------------------------------
 
-@torch.no_grad()
 def sample_digits(name: str, nets: dict[str, nn.Module], n: int, *, seed: int = 0,
                   train_x: torch.Tensor | None = None) -> torch.Tensor:
     """n new digits (n, 1, 28, 28) in [0, 1], with noise from a generator seeded with `seed`.
 
     VAE: z ~ N(0, I), the prior. GAN: z ~ N(0, I), then [-1, 1] -> [0, 1]. AE: it has no prior, so z is drawn
     from a Gaussian fitted to the codes of train_x (mean and full covariance), the usual way to sample one.
+    (labkit.registry.samples; each model's own sample method says how.)
     """
-    g = torch.Generator().manual_seed(seed)
-    if name == "gan":
-        net_G = nets["net_G"]
-        z = torch.randn(n, net_G.cfg.latent_dim, generator=g).to(_device(net_G))
-        return from_gan_range(net_G(z).cpu())
-    net = nets["net"]
-    if name == "vae":
-        z = torch.randn(n, net.cfg.latent_dim, generator=g)
-    elif name == "ae":
-        if train_x is None:
-            raise ValueError("sample_digits('ae', ...): pass train_x, the digits whose codes define the Gaussian")
-        codes = latent_codes(net, train_x).double()  # (N, latent_dim)
-        mu, cov = codes.mean(0), torch.cov(codes.T)
-        L = torch.linalg.cholesky(cov + 1e-6 * torch.eye(len(mu), dtype=cov.dtype))  # cov = L L^T
-        z = (mu + torch.randn(n, len(mu), generator=g, dtype=cov.dtype) @ L.T).float()
-    else:
-        raise ValueError(f"sample_digits: unknown MNIST model {name!r}; use one of {MNIST_MODELS}")
-    return net.decode(z.to(_device(net))).cpu().clamp(0, 1)
+    return registry.samples(name, nets, n, seed=seed, data=train_x)
 
 
 @torch.no_grad()
 def latent_path_ends(name: str, nets: dict[str, nn.Module], test_x: torch.Tensor, n: int, *, seed: int = 0):
     """(decode, z_a, z_b): n pairs of latent points to interpolate between, and the map from z to [0, 1] digits.
 
-    AE and VAE: the codes (VAE: the means mu) of n random pairs of test digits. GAN: pairs of prior draws.
+    Autoencoders: the codes (VAE: the means mu) of n random pairs of test digits. GANs: pairs of prior draws.
     """
     g = torch.Generator().manual_seed(seed)
-    if name == "gan":
+    if registry.get(name).family == "gan":
         net_G = nets["net_G"]
-        z = torch.randn(2 * n, net_G.cfg.latent_dim, generator=g).to(_device(net_G))
+        z = torch.randn(2 * n, *net_G.latent_shape, generator=g).to(device_of(net_G))
         return (lambda z: from_gan_range(net_G(z))), z[:n], z[n:]
     net = nets["net"]
     idx = torch.randperm(len(test_x), generator=g)[:2 * n]
-    z = latent_codes(net, test_x[idx]).to(_device(net))  # AE: z; VAE: mu
+    z = latent_codes(net, test_x[idx]).to(device_of(net))  # AE: z; VAE: mu
     return net.decode, z[:n], z[n:]
 
 
 def training_loss_key(name: str) -> str:
-    """The per-epoch loss whose spread `loss_stability` reports: the AE/VAE training loss, the GAN's Loss_G."""
-    return "Loss_G" if name in ("gan", "dcgan") else "train_loss"
-
-
-def _device(net: nn.Module) -> torch.device:
-    return next(net.parameters()).device
+    """The per-epoch loss whose spread `loss_stability` reports: an autoencoder's training loss, a GAN's Loss_G."""
+    return "Loss_G" if registry.get(name).family == "gan" else "train_loss"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -86,6 +71,7 @@ def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *,
                         train_x: torch.Tensor, test_x: torch.Tensor, num_samples: int, seed: int = 0,
                         num_paths: int = 64, last: int = 5) -> dict:
     """Every number of the AE / VAE / GAN table for one model, as a flat dict (None where it does not apply)."""
+    family = registry.get(name).family
     samples = sample_digits(name, nets, num_samples, seed=seed, train_x=train_x)
     coverage = metrics.mode_coverage(clf, samples)
     decode, z_a, z_b = latent_path_ends(name, nets, test_x, num_paths, seed=seed)
@@ -93,8 +79,8 @@ def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *,
     key = training_loss_key(name)
     stability = metrics.loss_stability(history, key, last=last)
     row = {
-        "model": LABELS[name],
-        "recon_mse": metrics.reconstruction_error(nets["net"], test_x) if "net" in nets else None,
+        "model": label(name),
+        "recon_mse": metrics.reconstruction_error(nets["net"], test_x) if family == "autoencoder" else None,
         "fid": metrics.classifier_fid(clf, samples, test_x),
         "entropy": coverage["entropy"],
         "classes_covered": coverage["classes_covered"],
@@ -109,7 +95,7 @@ def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *,
         "sec_per_epoch": sum(history["seconds"]) / len(history["seconds"]),
         "epochs": len(history["seconds"]),
     }
-    if name == "gan":
+    if family == "gan":
         row["params_G"] = metrics.count_parameters(nets["net_G"])
     return row
 
@@ -133,9 +119,7 @@ def measure_art(net_G: nn.Module, real: torch.Tensor, held_out: torch.Tensor, *,
                 seed: int = 0, **swd_kwargs) -> list[dict]:
     """SWD of DCGAN samples, of other real images and of uniform noise, each against held-out real art ([-1, 1])."""
     g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        z = torch.randn(num_samples, net_G.nz, 1, 1, generator=g).to(_device(net_G))
-        fake = torch.cat([net_G(zb).float().cpu() for zb in z.split(256)])
+    fake = net_G.sample(num_samples, generator=g)  # (N, 3, 64, 64) in [-1, 1], 256 at a time
     sets = {"DCGAN samples": fake, "real (train)": real[torch.randperm(len(real), generator=g)[:num_samples]],
             "noise": torch.rand(num_samples, *real.shape[1:], generator=g) * 2 - 1}
     rows = []

@@ -126,3 +126,9 @@ def get_device(device: str | torch.device | None = "auto") -> torch.device:
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError(f"device {choice!r} asked for, but MPS is not available: use --device cpu or auto")
     return dev
+
+
+def device_of(net: torch.nn.Module) -> torch.device:
+    """The device a network's parameters live on (the CPU for a network without parameters)."""
+    p = next(net.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")

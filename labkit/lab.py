@@ -233,9 +233,9 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
     from .data import to_gan_range
     from .mnist import load_mnist
     from .synth import synthetic_abstract_art
-    from .models import ae, dcgan, gan, vae
-    from .optim import adam
-    from .run import training_settings
+    from . import registry
+    from .models import dcgan
+    from .run import batches_per_epoch, training_settings
     from .train import fit_autoencoder, fit_gan
 
     prof, device = get_profile(profile), get_device(device or "auto")
@@ -243,39 +243,38 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
     test_x, _ = load_mnist(train=False, source=prof.mnist)
     with torch.random.fork_rng(devices=[]):
         epoch = {}  # model -> seconds per epoch on the profile's data
-        for name, model in (("ae", ae.Autoencoder(ae.AEConfig())), ("vae", vae.VAE(vae.VAEConfig()))):
-            model, part = model.to(device), x[:1024]
-            opt = adam(model.parameters(), lr=1e-3)
+        for name in ("ae", "vae"):
+            cfg, nets = registry.build(name, device)
+            model, opt, part = nets["net"], registry.optimizers(cfg, nets)["opt"], x[:1024]
             fit_autoencoder(model, part, test_x[:128], opt=opt, num_epochs=1, batch_size=128, device=device,
                             progress=False)  # warm-up
             seconds = _seconds(lambda: fit_autoencoder(model, part, test_x[:256], opt=opt, num_epochs=1,
                                                        batch_size=128, device=device, progress=False))
             epoch[name] = seconds * len(x) / len(part)
 
-        cfg = gan.GANConfig()
-        net_G, net_D = gan.Generator(cfg).to(device), gan.Discriminator(cfg).to(device)
-        opt_G, opt_D = adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas), adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
+        cfg, nets = registry.build("gan", device)
+        opts = registry.optimizers(cfg, nets)
 
         def gan_batches(n):
-            fit_gan(net_G, net_D, to_gan_range(x), opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=cfg.batch_size,
-                    device=device, fixed_noise=torch.randn(25, cfg.latent_dim), progress=False, max_batches=n)
+            fit_gan(nets["net_G"], nets["net_D"], to_gan_range(x), opt_G=opts["opt_G"], opt_D=opts["opt_D"],
+                    num_epochs=1, batch_size=cfg.batch_size, device=device, fixed_noise=torch.randn(25, cfg.latent_dim),
+                    progress=False, max_batches=n)
 
         gan_batches(2)
         per_batch = _seconds(lambda: gan_batches(12)) / 12
         epoch["gan"] = per_batch * (len(x) // cfg.batch_size)
 
-        dcfg = dcgan.DCGANConfig()
+        dcfg, dnets = registry.build("dcgan", device)
+        dopts = registry.optimizers(dcfg, dnets)
         epochs, batch_size, max_batches = training_settings("dcgan", dcfg, prof)
         n_art = prof.art_images if prof.art == "synthetic" else 2872  # the Kaggle set's size
-        per_epoch = n_art // batch_size if max_batches is None else min(max_batches, n_art // batch_size)
+        per_epoch = batches_per_epoch(n_art, batch_size, max_batches)
         art = synthetic_abstract_art(2 * batch_size, seed=0)
-        net_G, net_D = dcgan.build_dcgan(dcfg, device)
-        opt_G, opt_D = dcgan.make_optimizers(net_G, net_D, dcfg)
 
         def dcgan_batches():
-            fit_gan(net_G, net_D, art, opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=batch_size, device=device,
-                    fixed_noise=torch.randn(4, dcfg.nz, 1, 1), progress=False,
-                    amp=dcgan.use_cuda_speedups(dcfg.amp, device))
+            fit_gan(dnets["net_G"], dnets["net_D"], art, opt_G=dopts["opt_G"], opt_D=dopts["opt_D"], num_epochs=1,
+                    batch_size=batch_size, device=device, fixed_noise=torch.randn(4, *dnets["net_G"].latent_shape),
+                    progress=False, amp=dcgan.use_cuda_speedups(dcfg.amp, device))
 
         dcgan_batches()
         epoch["dcgan"] = _seconds(dcgan_batches) / 2 * per_epoch

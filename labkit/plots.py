@@ -250,7 +250,7 @@ def plot_interpolation_at(models: dict[str, torch.nn.Module], x_a: torch.Tensor,
 
     The picture of labkit.widgets.interpolation_slider; drawn alone it is the slider's initial state.
     """
-    from .train import latent_codes  # imported here: train imports the models, plots need not
+    from .inference import latent_codes  # imported here: plots need not import torch models
 
     panels = {"start": x_a, **{name: None for name in models}, "end": x_b}
     fig, axes = plt.subplots(1, len(panels), figsize=(2.1 * len(panels), 2.5))

@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -28,15 +28,16 @@ from torch import nn
 from torchvision.utils import save_image
 from tqdm import tqdm
 
-from .checkpoint import (CheckpointError, clean_stale_temp_files, load_checkpoint, load_weights, rng_state,
-                         save_checkpoint, set_rng_state, write_atomic)
-from .config import Profile, display_path, get_device, get_profile, runs_dir, set_seed
+from . import registry
+from .checkpoint import (checkpoint_state, clean_stale_temp_files, resume_from, rng_state, save_checkpoint,
+                         set_rng_state, write_atomic)
+from .config import Profile, device_of, display_path, get_device, get_profile, runs_dir, set_seed
 from .mnist import load_mnist
 from .data import to_gan_range
-from .optim import adam
-from .train import fit_autoencoder, fit_gan, reconstruct
+from .inference import reconstruct
+from .models import dcgan
+from .train import fit_autoencoder, fit_gan
 
-MODELS = ("ae", "vae", "gan", "dcgan")
 NUM_SAMPLES = 25  # images per sample grid: 5 x 5
 NUM_RECONSTRUCTIONS = 8  # test digits shown above their reconstructions
 
@@ -109,100 +110,21 @@ def write_history(out: Path, name: str, history: dict) -> Path:
     return write_atomic(path, lambda f: f.write(json.dumps(runs, indent=1).encode()))
 
 
-# ---------------------------------------------------------------------------------------------------
-# Checkpoints: one dict per model, the same layout for every model
-# ---------------------------------------------------------------------------------------------------
-
-def checkpoint_state(name: str, cfg, profile: Profile, epoch: int, nets: dict[str, nn.Module],
-                     opts: dict[str, torch.optim.Optimizer], fixed: dict[str, torch.Tensor], history: dict) -> dict:
-    """Everything a resumed run needs: weights, optimiser moments, the fixed inputs of the image grids,
-    the epoch count, the random-number state and the history so far."""
-    return {
-        "model": name, "config": asdict(cfg), "profile": profile.name, "epoch": epoch,
-        "nets": {key: net.state_dict() for key, net in nets.items()},
-        "opts": {key: opt.state_dict() for key, opt in opts.items()},
-        "fixed": fixed, "rng": rng_state(), "history": history,
-    }
-
-
-def load_trained(path: str | Path, name: str, nets: dict[str, nn.Module]) -> dict:
-    """Load the networks of a `labkit train` checkpoint (e.g. runs/gan.pt) and return the whole checkpoint
-    dict (epoch, history, fixed inputs, ...). `nets` maps "net_G"/"net_D" (GANs) or "net" (AE, VAE) to models.
-
-    A checkpoint of another model or another architecture is a CheckpointError (one line).
-    Introduced in notebooks/03_mnist_gan.ipynb (the full profile loads a finished run).
-    """
-    path = Path(path)
-    state = load_checkpoint(path)
-    if not isinstance(state, dict) or "nets" not in state or "epoch" not in state:
-        raise CheckpointError(f"{path}: not a `labkit train` checkpoint; delete it or use another --out folder")
-    if state.get("model") != name:
-        raise CheckpointError(f"{path}: holds a {state.get('model')!r} checkpoint, not {name!r}; "
-                              f"use another --out folder")
-    for key, net in nets.items():
-        load_weights(net, state["nets"].get(key, {}), name=key, path=path)
-    return state
-
-
-def resume_from(path: Path, name: str, profile: Profile, nets: dict[str, nn.Module],
-                opts: dict[str, torch.optim.Optimizer], lr: float) -> tuple[int, dict, dict]:
-    """Load `path` into nets and optimisers (lr set to `lr`), restore the RNG; return (epoch, history, fixed).
-
-    Besides load_trained's checks, the checkpoint must come from the same profile (the same data).
-    """
-    state = load_trained(path, name, nets)
-    if state.get("profile") != profile.name:
-        raise CheckpointError(f"{path}: was trained with --profile {state.get('profile')}, not {profile.name}; "
-                              f"resume with the same profile or use another --out folder")
-    for key, opt in opts.items():
-        opt.load_state_dict(state["opts"][key])
-        for group in opt.param_groups:
-            group["lr"] = lr  # --lr on the command line wins over the checkpoint's
-    set_rng_state(state["rng"])
-    return int(state["epoch"]), state["history"], state["fixed"]
-
-
-# ---------------------------------------------------------------------------------------------------
-# One function per family: GANs (gan, dcgan) and autoencoders (ae, vae)
-# ---------------------------------------------------------------------------------------------------
-
-def _build(name: str, device: torch.device):
-    """(config, nets, make_optimisers) for one model, with the config dataclass's defaults."""
-    if name == "gan":
-        from .models.gan import Discriminator, GANConfig, Generator
-
-        cfg = GANConfig()
-        return cfg, {"net_G": Generator(cfg).to(device), "net_D": Discriminator(cfg).to(device)}
-    if name == "dcgan":
-        from .models.dcgan import DCGANConfig, build_dcgan
-
-        cfg = DCGANConfig()
-        net_G, net_D = build_dcgan(cfg, device)
-        return cfg, {"net_G": net_G, "net_D": net_D}
-    if name == "vae":
-        from .models.vae import VAE, VAEConfig
-
-        cfg = VAEConfig()
-        return cfg, {"net": VAE(cfg).to(device)}
-    if name == "ae":
-        from .models.ae import AEConfig, Autoencoder
-
-        cfg = AEConfig()
-        return cfg, {"net": Autoencoder(cfg).to(device)}
-    raise ValueError(f"unknown model {name!r}: use one of {', '.join(MODELS)}")
-
-
-def _load_data(name: str, profile: Profile) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(train images, test images or None) in the range the model expects."""
-    if name == "dcgan":
+def load_data(name: str, profile: Profile) -> dict[str, torch.Tensor | None]:
+    """The training and test data of model `name` in the profile, in the range its family trains on:
+    {"train_x", "train_y", "test_x", "test_y"}; labels only for a model that takes them, art has no test set."""
+    entry = registry.get(name)
+    if entry.data == "art":
         from .art import load_abstract_art
 
-        return load_abstract_art(source=profile.art, n_synthetic=profile.art_images), None  # [-1, 1]
-    train_x, _ = load_mnist(train=True, source=profile.mnist)
-    if name == "gan":
-        return to_gan_range(train_x), None  # [-1, 1], to match G's Tanh
-    test_x, _ = load_mnist(train=False, source=profile.mnist)
-    return train_x, test_x  # [0, 1]
+        x = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)  # [-1, 1]
+        return {"train_x": x, "train_y": None, "test_x": None, "test_y": None}
+    (train_x, train_y), (test_x, test_y) = (load_mnist(train=t, source=profile.mnist) for t in (True, False))
+    if entry.family == "gan":
+        train_x, test_x = to_gan_range(train_x), to_gan_range(test_x)  # [-1, 1], to match G's Tanh
+    keep = entry.labels
+    return {"train_x": train_x, "train_y": train_y if keep else None, "test_x": test_x,
+            "test_y": test_y if keep else None}
 
 
 def training_settings(name: str, cfg, profile: Profile, *, epochs: int | None = None, batch_size: int | None = None,
@@ -210,74 +132,83 @@ def training_settings(name: str, cfg, profile: Profile, *, epochs: int | None = 
     """(epochs, batch size, batches per epoch cap) for one run of model `name` with config `cfg`: explicit values
     win, then the profile's, then the config's. The one place the profile's training settings are read.
     Introduced in notebooks/04_abstract_art_dcgan.ipynb."""
-    epochs = epochs or profile.epochs[name]
-    if name == "dcgan":
+    epochs = epochs or profile.epochs.get(name) or cfg.num_epochs
+    if registry.get(name).data == "art":
         batch_size = batch_size or profile.art_batch_size or cfg.batch_size
         max_batches = max_batches or profile.art_max_batches
     return epochs, batch_size or cfg.batch_size, max_batches
 
 
+def batches_per_epoch(num_images: int, batch_size: int, max_batches: int | None) -> int:
+    """GAN updates per epoch: whole batches only (fit_gan drops the last partial one), at most max_batches."""
+    return num_images // batch_size if max_batches is None else min(max_batches, num_images // batch_size)
+
+
 def train_model(name: str, *, out: Path, profile: Profile, device: torch.device, epochs: int | None = None,
                 batch_size: int | None = None, lr: float | None = None, seed: int = 0, resume: bool = False,
                 image_every: int = 10, max_batches: int | None = None, log_every: int = 400,
-                progress: bool = True, print_every: int = 1,
-                precision: str = "auto") -> tuple[dict[str, nn.Module], dict]:
-    """Train model `name` ("ae", "vae", "gan" or "dcgan") for `epochs` epochs in total; return (nets, history).
+                progress: bool = True, print_every: int = 1, precision: str = "auto", cfg=None,
+                run_name: str | None = None) -> tuple[dict[str, nn.Module], dict]:
+    """Train model `name` (a labkit.registry name: "ae", "vae", "gan", "dcgan", ...) for `epochs` epochs in total;
+    return (nets, history).
 
-    Defaults (None) come from the profile (epochs; the DCGAN's batch size and batches per epoch) and the
-    model's config dataclass (batch_size, lr). max_batches caps the batches per epoch (smoke runs).
+    Defaults (None) come from the profile (epochs; the art models' batch size and batches per epoch) and the
+    model's config dataclass (batch_size, lr); cfg: another config (e.g. VAEConfig(beta=4)), then give the run its
+    own run_name (the checkpoint's file name, default `name`). max_batches caps the batches per epoch (smoke runs).
     print_every: a log line every this many epochs (and at the last).
-    precision: GANs only. "auto": mixed precision on CUDA (float16), float32 elsewhere; "fp32"; "mixed": also
-    bfloat16 autocast on a CPU (about 2x faster where the CPU has bfloat16 instructions). Everything is written under `out`
-    (module docstring). nets: {"net": model} for AE/VAE, {"net_G": G, "net_D": D} for the GANs.
+    precision: GANs only. "auto": mixed precision on CUDA (float16) where the config asks for it (the DCGAN's),
+    float32 elsewhere; "fp32"; "mixed": also bfloat16 autocast on a CPU (about 2x faster where the CPU has bfloat16
+    instructions). Everything is written under `out` (module docstring). nets: {"net": model} for autoencoders,
+    {"net_G": G, "net_D": D} for GANs.
     """
+    entry, run_name = registry.get(name), run_name or name
+    cfg = cfg if cfg is not None else entry.config()
+    cfg = replace(cfg, lr=lr) if lr else cfg
     set_seed(seed)
-    cfg, nets = _build(name, device)
+    cfg, nets = registry.build(name, device, cfg)
     epochs, batch_size, max_batches = training_settings(name, cfg, profile, epochs=epochs, batch_size=batch_size,
-                                                max_batches=max_batches)
-    lr = lr or cfg.lr
-    train_x, test_x = _load_data(name, profile)
-    if max_batches is not None and name in ("ae", "vae"):
-        train_x = train_x[: max_batches * batch_size]  # fit_autoencoder has no batch cap: use fewer images
+                                                        max_batches=max_batches)
+    data = load_data(name, profile)
+    if max_batches is not None and entry.family == "autoencoder":
+        for key in ("train_x", "train_y"):  # fit_autoencoder has no batch cap: use fewer images
+            data[key] = None if data[key] is None else data[key][: max_batches * batch_size]
+    opts = registry.optimizers(cfg, nets)
+    fixed = _fixed_inputs(name, nets, data, device)
 
-    betas = getattr(cfg, "betas", (0.9, 0.999))  # GANs: (0.5, 0.999); AE/VAE: Adam's defaults
-    opts = {key.replace("net", "opt", 1): adam(net.parameters(), lr=lr, betas=betas)
-            for key, net in nets.items()}  # net_G -> opt_G, net_D -> opt_D, net -> opt
-    fixed = _fixed_inputs(name, cfg, test_x, device)
-
-    if batch_size > len(train_x):
-        raise TrainError(f"--batch-size {batch_size}: larger than the {len(train_x):,} training images of {name}; "
-                         f"use at most {len(train_x):,}")
-    path = out / f"{name}.pt"
-    with locked(out, name):
-        return _train_locked(name, cfg, nets, opts, fixed, train_x, test_x, out=out, path=path, profile=profile,
-                             device=device, epochs=epochs, batch_size=batch_size, lr=lr, resume=resume,
-                             image_every=image_every, max_batches=max_batches, log_every=log_every,
-                             progress=progress, print_every=print_every, precision=precision)
+    if batch_size > len(data["train_x"]):
+        raise TrainError(f"--batch-size {batch_size}: larger than the {len(data['train_x']):,} training images of "
+                         f"{name}; use at most {len(data['train_x']):,}")
+    with locked(out, run_name):
+        return _train_locked(name, run_name, cfg, nets, opts, fixed, data, out=out, profile=profile, device=device,
+                             epochs=epochs, batch_size=batch_size, resume=resume, image_every=image_every,
+                             max_batches=max_batches, log_every=log_every, progress=progress,
+                             print_every=print_every, precision=precision)
 
 
 class TrainInterrupted(Exception):
     """Ctrl-C during training: the message says where it stopped and what was kept."""
 
 
-def _train_locked(name, cfg, nets, opts, fixed, train_x, test_x, *, out, path, profile, device, epochs, batch_size,
-                  lr, resume, image_every, max_batches, log_every, progress, print_every, precision):
+def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile, device, epochs, batch_size, resume,
+                  image_every, max_batches, log_every, progress, print_every, precision):
     """train_model's part that runs while it holds the run folder's lock."""
+    entry, path, lr = registry.get(name), out / f"{run_name}.pt", cfg.lr
     start_epoch, history = 0, None
     if resume:
         start_epoch, history, fixed = resume_from(path, name, profile, nets, opts, lr)
         fixed = {key: value.to(device) for key, value in fixed.items()}
         if start_epoch >= epochs:
-            write_history(out, name, history)  # rebuilt from the checkpoint if the side file was damaged
+            write_history(out, run_name, history)  # rebuilt from the checkpoint if the side file was damaged
             if progress:
-                print(f"labkit: {display_path(path)} already holds {start_epoch} epochs of {name} "
+                print(f"labkit: {display_path(path)} already holds {start_epoch} epochs of {run_name} "
                       f"(profile {profile.name}, --epochs {epochs}): loaded it, nothing to do", flush=True)
             return nets, history
+    train_x = data["train_x"]
     if progress:
-        print(f"labkit: training {name} (profile {profile.name}) on {device}: {len(train_x)} images, "
+        print(f"labkit: training {run_name} (profile {profile.name}) on {device}: {len(train_x)} images, "
               f"epochs {start_epoch + 1}..{epochs}, batch {batch_size}, lr {lr:g}"
               + (f", {max_batches} batches per epoch" if max_batches else "") + f" -> {display_path(out)}", flush=True)
-    image_dir = out / f"{name}_images"
+    image_dir = out / f"{run_name}_images"
     image_dir.mkdir(parents=True, exist_ok=True)
     done = {"epoch": start_epoch}
 
@@ -285,15 +216,13 @@ def _train_locked(name, cfg, nets, opts, fixed, train_x, test_x, *, out, path, p
         # the checkpoint first: it is the one source of truth; history.json and the PNGs are written after it
         save_checkpoint(checkpoint_state(name, cfg, profile, epoch, nets, opts, fixed, history), path)
         done["epoch"] = epoch
-        write_history(out, name, history)
+        write_history(out, run_name, history)
         if epoch % image_every == 0 or epoch == epochs:
             _save_images(name, nets, fixed, history, image_dir, epoch)
 
     try:
-        if name in ("gan", "dcgan"):
-            from .models.dcgan import use_cuda_speedups
-
-            amp = name == "dcgan" and use_cuda_speedups(cfg.amp, device)  # the DCGAN: mixed precision on CUDA ...
+        if entry.family == "gan":
+            amp = dcgan.use_cuda_speedups(getattr(cfg, "amp", False), device)  # the DCGAN: mixed precision on CUDA
             if precision == "fp32":
                 amp = False
             elif precision == "mixed":
@@ -302,7 +231,7 @@ def _train_locked(name, cfg, nets, opts, fixed, train_x, test_x, *, out, path, p
                               num_epochs=epochs, batch_size=batch_size, device=device, fixed_noise=fixed["z"],
                               start_epoch=start_epoch, history=history, on_epoch_end=on_epoch_end,
                               log_every=log_every, progress=progress, amp=amp, max_batches=max_batches,
-                              print_every=print_every)
+                              print_every=print_every, **entry.train_options(cfg))
             return nets, history
 
         def report(epoch: int, history: dict) -> None:
@@ -314,32 +243,35 @@ def _train_locked(name, cfg, nets, opts, fixed, train_x, test_x, *, out, path, p
                 tqdm.write(line, file=sys.stdout)
             on_epoch_end(epoch, history)
 
-        history = fit_autoencoder(nets["net"], train_x, test_x, opt=opts["opt"], num_epochs=epochs,
+        history = fit_autoencoder(nets["net"], train_x, data["test_x"], opt=opts["opt"], num_epochs=epochs,
                                   batch_size=batch_size, device=device, start_epoch=start_epoch, history=history,
-                                  on_epoch_end=report, progress=progress)
+                                  on_epoch_end=report, progress=progress, train_y=data["train_y"],
+                                  test_y=data["test_y"])
         return nets, history
     except KeyboardInterrupt:
         kept = (f"epoch {done['epoch']} is saved in {display_path(path)}" if done["epoch"] else "no epoch was complete")
-        raise TrainInterrupted(f"interrupted during epoch {done['epoch'] + 1} of {name}; {kept}") from None
+        raise TrainInterrupted(f"interrupted during epoch {done['epoch'] + 1} of {run_name}; {kept}") from None
     except OSError as e:
         if e.errno != errno.ENOSPC:
             raise
         kept = (f"the checkpoint of epoch {done['epoch']} in {display_path(path)} is intact" if done["epoch"]
                 else "no epoch was saved")
-        raise TrainError(f"disk full while saving epoch {done['epoch'] + 1} of {name} in {display_path(out)}; {kept}; "
-                         f"free some space, then resume") from None
+        raise TrainError(f"disk full while saving epoch {done['epoch'] + 1} of {run_name} in {display_path(out)}; "
+                         f"{kept}; free some space, then resume") from None
 
 
 def load_or_train(name: str, *, profile: Profile | str | None = None, device: torch.device | str | None = None,
-                  out: str | Path | None = None, progress: bool = True,
-                  print_every: int = 10) -> tuple[dict[str, nn.Module], dict]:
-    """(nets, history) of model `name` ("ae", "vae", "gan", "dcgan") at the profile's epochs, nets in eval mode.
+                  out: str | Path | None = None, progress: bool = True, print_every: int = 10, cfg=None,
+                  run_name: str | None = None, epochs: int | None = None,
+                  seed: int = 0) -> tuple[dict[str, nn.Module], dict]:
+    """(nets, history) of model `name` (see labkit.registry) at the profile's epochs, nets in eval mode.
 
-    The one way the notebooks and `labkit train` share a model: the checkpoint <out>/<name>.pt (default
+    The one way the notebooks and `labkit train` share a model: the checkpoint <out>/<run_name>.pt (default
     runs/<profile>/, where `labkit train` writes) is loaded when it holds a finished run, continued when it holds
-    an unfinished one, and made from scratch (seed 0) otherwise. Either way the caller's random state (Python,
+    an unfinished one, and made from scratch (from `seed`) otherwise. Either way the caller's random state (Python,
     NumPy, PyTorch) is left as it was, so a notebook draws the same numbers after it whether it trained or loaded.
-    nets: {"net": model} for AE/VAE, {"net_G": G, "net_D": D} for the GANs.
+    cfg, run_name, epochs: a variant of the model (e.g. VAEConfig(beta=4), run_name="vae_beta4"); see train_model.
+    nets: {"net": model} for autoencoders, {"net_G": G, "net_D": D} for GANs.
     Introduced in notebooks/01_autoencoder.ipynb.
     """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
@@ -347,8 +279,9 @@ def load_or_train(name: str, *, profile: Profile | str | None = None, device: to
     out = prepare_out(out or runs_dir() / profile.name)
     state = rng_state()
     try:
-        nets, history = train_model(name, out=out, profile=profile, device=device, resume=(out / f"{name}.pt").is_file(),
-                                    progress=progress, print_every=print_every, image_every=10 ** 9)
+        nets, history = train_model(name, out=out, profile=profile, device=device, epochs=epochs, seed=seed,
+                                    resume=(out / f"{run_name or name}.pt").is_file(), progress=progress,
+                                    print_every=print_every, image_every=10 ** 9, cfg=cfg, run_name=run_name)
     finally:
         set_rng_state(state)
     for net in nets.values():
@@ -356,14 +289,20 @@ def load_or_train(name: str, *, profile: Profile | str | None = None, device: to
     return nets, history
 
 
-def _fixed_inputs(name: str, cfg, test_x: torch.Tensor | None, device: torch.device) -> dict[str, torch.Tensor]:
+def _fixed_inputs(name: str, nets: dict[str, nn.Module], data: dict, device: torch.device) -> dict[str, torch.Tensor]:
     """What every image grid of the run is made from, kept in the checkpoint: 25 latent vectors "z", and for
-    the autoencoders 8 test digits "x" spread over the test set."""
-    latent = (cfg.nz, 1, 1) if name == "dcgan" else (cfg.latent_dim,)
-    fixed = {"z": torch.randn(NUM_SAMPLES, *latent, device=device)}
-    if test_x is not None:
-        spread = torch.linspace(0, len(test_x) - 1, NUM_RECONSTRUCTIONS).long()  # not just the first class
-        fixed["x"] = test_x[spread].clone()
+    autoencoders 8 test digits "x" spread over the test set (with their labels "x_y" and 25 sample labels "y"
+    for a model that takes labels)."""
+    entry = registry.get(name)
+    if entry.family == "gan":
+        return {"z": torch.randn(NUM_SAMPLES, *nets["net_G"].latent_shape, device=device)}
+    net, test_x = nets["net"], data["test_x"]
+    fixed = {"z": torch.randn(NUM_SAMPLES, net.cfg.latent_dim, device=device)}
+    spread = torch.linspace(0, len(test_x) - 1, NUM_RECONSTRUCTIONS).long()  # not just the first class
+    fixed["x"] = test_x[spread].clone()
+    if entry.labels:
+        fixed["x_y"] = data["test_y"][spread].clone()
+        fixed["y"] = torch.arange(NUM_SAMPLES) % int(data["test_y"].max() + 1)  # every class in turn
     return fixed
 
 
@@ -371,16 +310,19 @@ def _fixed_inputs(name: str, cfg, test_x: torch.Tensor | None, device: torch.dev
 def _save_images(name: str, nets: dict[str, nn.Module], fixed: dict[str, torch.Tensor], history: dict,
                  image_dir: Path, epoch: int) -> None:
     """The PNGs for one epoch (see the module docstring)."""
-    if name in ("gan", "dcgan"):
+    entry = registry.get(name)
+    if entry.family == "gan":
         samples = history["samples"][-1].float() / 255  # G(fixed z) after this epoch, uint8 -> [0, 1]
         save_image(samples, image_dir / f"epoch_{epoch}.png", nrow=5, pad_value=1.0)
         return
     net = nets["net"]
     net.eval()
-    if name == "vae":
-        save_image(net.decode(fixed["z"]).cpu(), image_dir / f"sample_epoch_{epoch}.png", nrow=5, pad_value=1.0)
+    device = device_of(net)
+    if entry.prior:
+        labels = (fixed["y"].to(device),) if "y" in fixed else ()
+        save_image(net.decode(fixed["z"], *labels).cpu(), image_dir / f"sample_epoch_{epoch}.png", nrow=5,
+                   pad_value=1.0)
     x = fixed["x"]
-    rows = torch.cat([x.cpu(), reconstruct(net, x)])  # originals (top row) above reconstructions
+    rows = torch.cat([x.cpu(), reconstruct(net, x, fixed.get("x_y"))])  # originals (top row) above reconstructions
     save_image(rows, image_dir / f"reconstruction_epoch_{epoch}.png", nrow=len(x), pad_value=1.0)
     net.train()
-

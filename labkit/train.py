@@ -14,48 +14,47 @@ from torch import nn
 from tqdm import tqdm
 
 from .data import tensor_loader
-from .models.ae import ae_loss
+from .inference import gan_samples
 from .models.gan import discriminator_loss, generator_loss
-from .models.vae import VAE, vae_loss
 
 
 # ---------------------------------------------------------------------------------------------------
 # Autoencoders: notebooks/01_autoencoder.ipynb (AE) and 02_vae.ipynb (VAE, the same loop)
 # ---------------------------------------------------------------------------------------------------
 
-def autoencoder_losses(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The loss terms of one batch, per image: {"loss"} (MSE) for an AE; {"loss", "recon", "kl"} for a VAE,
-    where loss = -ELBO = recon (BCE summed over pixels) + kl. Introduced in notebooks/01_autoencoder.ipynb."""
-    if isinstance(model, VAE):
-        x_logits, mu, logvar = model(x, logits=True)  # one z ~ q(z|x) per image; x_hat = sigmoid(x_logits)
-        loss, recon, kl = vae_loss(x_logits, x, mu, logvar, from_logits=True)  # same BCE, stabler and faster
-        return {"loss": loss, "recon": recon, "kl": kl}
-    return {"loss": ae_loss(model(x), x)}
-
-
 @torch.no_grad()
-def evaluate_autoencoder(model: nn.Module, x: torch.Tensor, *, device: torch.device | str,
-                         batch_size: int = 1000) -> dict[str, float]:
-    """The mean loss terms (see autoencoder_losses) over all images x, in eval mode and without gradients.
+def evaluate_autoencoder(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *,
+                         device: torch.device | str, batch_size: int = 1000) -> dict[str, float]:
+    """The mean loss terms (model.losses) over all images x (and labels y, for a model that takes them), in
+    eval mode and without gradients.
 
     For a VAE this is the training objective itself, with one z ~ q(z|x) per image: an unbiased estimate of
     -ELBO (labkit.metrics.vae_elbo computes the same under its own seed)."""
     model.eval()
     sums: dict[str, torch.Tensor] = {}
-    for (xb,) in tensor_loader(x, batch_size=batch_size, shuffle=False):
-        for key, value in autoencoder_losses(model, xb.to(device)).items():
-            sums[key] = sums.get(key, 0.0) + value * len(xb)
+    for batch in tensor_loader(*_with_labels(x, y), batch_size=batch_size, shuffle=False):
+        batch = [b.to(device) for b in batch]
+        for key, value in model.losses(*batch).items():
+            sums[key] = sums.get(key, 0.0) + value * len(batch[0])
     return {key: float(total) / len(x) for key, total in sums.items()}
+
+
+def _with_labels(x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    """(x,) or (x, y): what the loader hands out and model.losses(*batch) takes."""
+    return (x,) if y is None else (x, y)
 
 
 def fit_autoencoder(model: nn.Module, train_x: torch.Tensor, test_x: torch.Tensor, *, opt: torch.optim.Optimizer,
                     num_epochs: int, batch_size: int, device: torch.device | str, start_epoch: int = 0,
-                    history: dict | None = None, on_epoch_end=None, progress: bool = True) -> dict:
-    """Train an Autoencoder or a VAE on train_x by minibatch descent on its loss; evaluate on test_x every epoch.
+                    history: dict | None = None, on_epoch_end=None, progress: bool = True,
+                    train_y: torch.Tensor | None = None, test_y: torch.Tensor | None = None) -> dict:
+    """Train an autoencoder-family model on train_x by minibatch descent on model.losses(x)["loss"]; evaluate
+    on test_x every epoch. The loop knows no model: each one says what its loss is (losses() in its own file).
 
-    Introduced in notebooks/01_autoencoder.ipynb; notebook 02 reuses it unchanged for the VAE.
+    Introduced in notebooks/01_autoencoder.ipynb; notebook 02 reuses it unchanged for the VAE, 06 for the CVAE.
     model:       already on `device`, with `opt` built over its parameters.
-    train_x, test_x: images (N, 1, 28, 28) in [0, 1] (labkit.load_mnist); no labels needed.
+    train_x, test_x: images (N, 1, 28, 28) in [0, 1] (labkit.load_mnist).
+    train_y, test_y: the digits' labels, only for a model that takes them (losses(x, y): a conditional VAE).
     num_epochs:  the total: epochs start_epoch+1 .. num_epochs run, so a resumed run passes the same number.
     history:     per-epoch train_loss, test_loss (+ train_recon, train_kl, test_recon, test_kl for a VAE),
                  all per image, and seconds; pass the previous history (and start_epoch) to resume.
@@ -69,22 +68,22 @@ def fit_autoencoder(model: nn.Module, train_x: torch.Tensor, test_x: torch.Tenso
             raise ValueError(f"fit_autoencoder: {name} must hold images in [0, 1] (labkit.load_mnist), got values "
                              f"in [{x.min():.2f}, {x.max():.2f}]; undo to_gan_range with labkit.from_gan_range")
     history = {} if history is None else history
-    loader = tensor_loader(train_x, batch_size=batch_size, shuffle=True)
+    loader = tensor_loader(*_with_labels(train_x, train_y), batch_size=batch_size, shuffle=True)
     bar = tqdm(range(start_epoch, num_epochs), desc=type(model).__name__, unit="epoch", initial=start_epoch,
                total=num_epochs, disable=not progress, file=sys.stdout)  # stdout: not a red warning in Jupyter
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
         sums: dict[str, torch.Tensor] = {}
-        for (x,) in loader:
-            x = x.to(device, non_blocking=True)  # (B, 1, 28, 28) in [0, 1]
-            terms = autoencoder_losses(model, x)
+        for batch in loader:
+            x, *labels = [b.to(device, non_blocking=True) for b in batch]  # x: (B, 1, 28, 28) in [0, 1]
+            terms = model.losses(x, *labels)  # {"loss": ..., and the terms it is made of}, per image
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             opt.step()
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value.detach() * len(x)  # on the device: no GPU sync per batch
-        test = evaluate_autoencoder(model, test_x, device=device)
+        test = evaluate_autoencoder(model, test_x, test_y, device=device)
         for key in sums:
             history.setdefault(f"train_{key}", []).append(float(sums[key]) / len(train_x))
             history.setdefault(f"test_{key}", []).append(test[key])
@@ -93,42 +92,6 @@ def fit_autoencoder(model: nn.Module, train_x: torch.Tensor, test_x: torch.Tenso
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, history)
     return history
-
-
-@torch.no_grad()
-def latent_codes(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1000) -> torch.Tensor:
-    """Where images x land in latent space, (N, latent_dim) on the CPU: the AE's code z, or the VAE's mean mu.
-
-    Used for latent scatters and interpolations. Introduced in notebooks/01_autoencoder.ipynb.
-    """
-    model.eval()
-    device = next(model.parameters()).device
-    codes = []
-    for i in range(0, len(x), batch_size):
-        out = model.encode(x[i:i + batch_size].to(device))
-        codes.append((out[0] if isinstance(model, VAE) else out).cpu())  # VAE: (mu, logvar) -> mu
-    return torch.cat(codes)
-
-
-@torch.no_grad()
-def reconstruct(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """decode(encode(x)) on the CPU; a VAE decodes its mean mu, so the picture is deterministic."""
-    model.eval()
-    device = next(model.parameters()).device
-    return model.decode(latent_codes(model, x).to(device)).cpu()
-
-
-@torch.no_grad()
-def latent_interpolation(model: nn.Module, x_a: torch.Tensor, x_b: torch.Tensor, *, steps: int = 10) -> torch.Tensor:
-    """Decode `steps` evenly spaced points z(t) = (1 - t) z_a + t z_b, t = 0 .. 1, between the codes of two images.
-
-    x_a, x_b: single images (1, 28, 28). Returns (steps, 1, 28, 28) on the CPU. Introduced in notebooks/02_vae.ipynb.
-    """
-    z = latent_codes(model, torch.stack([x_a, x_b]))  # (2, latent_dim)
-    t = torch.linspace(0, 1, steps).unsqueeze(1)  # (steps, 1)
-    path = (1 - t) * z[0] + t * z[1]  # (steps, latent_dim)
-    model.eval()
-    return model.decode(path.to(next(model.parameters()).device)).cpu()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -152,25 +115,32 @@ def _backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler=None) 
 
 
 def d_step(x: torch.Tensor, fake: torch.Tensor, net_D: nn.Module, opt_D: torch.optim.Optimizer, *,
-           scaler=None, amp: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(1) Update D: maximise log D(x) + log(1 - D(G(z))), i.e. minimise discriminator_loss.
+           loss_fn=discriminator_loss, penalty=None, scaler=None,
+           amp: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(1) Update D: maximise log D(x) + log(1 - D(G(z))), i.e. minimise loss_fn(D(x), D(G(z))).
 
     x: a batch of real images; fake: G(z) for a batch of noise. The fakes are detached, so this step
     changes D only (no gradient flows into G). Returns detached batch means (loss_D, D(x), D(G(z))),
     where D(G(z)) is "D_G_z1", measured before D's update. Introduced in notebooks/03_mnist_gan.ipynb.
+    loss_fn:  D's loss of (D(x), D(G(z))); the seed's BCE pair by default. Notebook 06 passes the WGAN critic's
+              E[D(G(z))] - E[D(x)] or the hinge loss, whose D outputs are scores rather than probabilities.
+    penalty:  an extra term penalty(net_D, x, fake) added to the loss (WGAN-GP's gradient penalty), in float32.
     """
     opt_D.zero_grad(set_to_none=True)
+    fake = fake.detach()  # no gradient into G
     with torch.autocast(x.device.type, enabled=amp):
-        d_real = net_D(x)  # (B,) probability that each real image is real
-        d_fake = net_D(fake.detach())  # (B,) ... that each fake is real; detach: no gradient into G
-    loss_D = discriminator_loss(d_real.float(), d_fake.float())  # BCE in float32, outside autocast
+        d_real = net_D(x)  # (B,) how real each real image looks to D
+        d_fake = net_D(fake)  # (B,) ... and each fake
+    loss_D = loss_fn(d_real.float(), d_fake.float())  # in float32, outside autocast
+    if penalty is not None:
+        loss_D = loss_D + penalty(net_D, x.float(), fake.float())
     _backward_step(loss_D, opt_D, scaler)
     return loss_D.detach(), d_real.detach().float().mean(), d_fake.detach().float().mean()
 
 
-def g_step(fake: torch.Tensor, net_D: nn.Module, opt_G: torch.optim.Optimizer, *,
+def g_step(fake: torch.Tensor, net_D: nn.Module, opt_G: torch.optim.Optimizer, *, loss_fn=generator_loss,
            scaler=None, amp: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """(2) Update G: maximise log D(G(z)), i.e. minimise generator_loss (the non-saturating loss).
+    """(2) Update G: maximise log D(G(z)), i.e. minimise loss_fn(D(G(z))) (the non-saturating loss by default).
 
     fake: G(z), still attached to G's graph. D was just updated, so D(G(z)) here is "D_G_z2": the same fakes
     judged by the updated D, before G's update.
@@ -180,20 +150,9 @@ def g_step(fake: torch.Tensor, net_D: nn.Module, opt_G: torch.optim.Optimizer, *
     opt_G.zero_grad(set_to_none=True)
     with torch.autocast(fake.device.type, enabled=amp):
         d_fake = net_D(fake)  # (B,)
-    loss_G = generator_loss(d_fake.float())
+    loss_G = loss_fn(d_fake.float())
     _backward_step(loss_G, opt_G, scaler)
     return loss_G.detach(), d_fake.detach().float().mean()
-
-
-@torch.no_grad()
-def gan_samples(net_G: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """G(z) in eval mode (BatchNorm uses its running statistics and is not updated), as uint8 images
-    on the CPU (0 = -1, 255 = +1): a hundred epochs of fixed-noise grids stay a few MB."""
-    was_training = net_G.training
-    net_G.eval()
-    x = net_G(z).float()  # (B, C, H, W) in [-1, 1]
-    net_G.train(was_training)
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
 
 
 def format_gan_losses(loss_D: float, loss_G: float, D_x: float, D_G_z1: float, D_G_z2: float) -> str:
@@ -209,7 +168,8 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
             opt_D: torch.optim.Optimizer, num_epochs: int, batch_size: int, device: torch.device | str,
             fixed_noise: torch.Tensor, start_epoch: int = 0, history: dict | None = None, on_epoch_end=None,
             log_every: int | None = None, progress: bool = True, amp: bool = False,
-            max_batches: int | None = None, print_every: int = 1) -> dict:
+            max_batches: int | None = None, print_every: int = 1, d_loss=discriminator_loss,
+            g_loss=generator_loss, penalty=None, d_steps: int = 1) -> dict:
     """Train a GAN with alternating d_step / g_step and return its per-epoch history.
 
     Introduced in notebooks/03_mnist_gan.ipynb; notebook 04 reuses it for the DCGAN.
@@ -226,6 +186,9 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
     amp:         mixed precision: float16 autocast + GradScaler on CUDA; bfloat16 autocast on a CPU (fast only
                  on CPUs with bfloat16 instructions, e.g. AVX-512-BF16 or AMX; no scaler needed); ignored elsewhere.
     max_batches: stop each epoch after this many batches (smoke tests, short runs).
+    d_loss, g_loss, penalty: the losses d_step and g_step use (default: the seed's BCE pair, no penalty).
+    d_steps:     D steps per G step (WGAN-GP: 5): G steps on every d_steps-th batch, each D step sees a fresh
+                 batch and fresh fakes; Loss_G and D_G_z2 are means over G's steps.
     """
     device = torch.device(device)
     amp = bool(amp) and device.type in ("cuda", "cpu")
@@ -248,23 +211,29 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
     for epoch in bar:
         t0 = time.perf_counter()
         sums = dict.fromkeys(GAN_KEYS, 0.0)
+        g_updates = 0
         for i, (x,) in enumerate(loader):
             if i == n_batches:
                 break
             x = x.to(device, non_blocking=True)  # (B, C, H, W) real images in [-1, 1]
             z = torch.randn(len(x), *fixed_noise.shape[1:], device=device)  # (B, nz) or (B, nz, 1, 1)
-            with torch.autocast(device.type, enabled=amp):
-                fake = net_G(z)  # (B, C, H, W), kept attached: the G step backpropagates through it
-            loss_D, D_x, D_G_z1 = d_step(x, fake, net_D, opt_D, scaler=scaler_D, amp=amp)
-            loss_G, D_G_z2 = g_step(fake, net_D, opt_G, scaler=scaler_G, amp=amp)
-            batch = dict(zip(GAN_KEYS, (loss_D, loss_G, D_x, D_G_z1, D_G_z2)))
-            for key in GAN_KEYS:
-                sums[key] = sums[key] + batch[key]  # tensors on the device: no GPU sync per batch
+            g_turn = (i + 1) % d_steps == 0  # with d_steps = 1: every batch
+            with torch.autocast(device.type, enabled=amp), torch.set_grad_enabled(g_turn):
+                fake = net_G(z)  # (B, C, H, W), kept attached on G's turn: the G step backpropagates through it
+            loss_D, D_x, D_G_z1 = d_step(x, fake, net_D, opt_D, loss_fn=d_loss, penalty=penalty, scaler=scaler_D,
+                                         amp=amp)
+            batch = {"Loss_D": loss_D, "D_x": D_x, "D_G_z1": D_G_z1}
+            if g_turn:
+                batch["Loss_G"], batch["D_G_z2"] = g_step(fake, net_D, opt_G, loss_fn=g_loss, scaler=scaler_G, amp=amp)
+                g_updates += 1
+            for key, value in batch.items():
+                sums[key] = sums[key] + value  # tensors on the device: no GPU sync per batch
             if log_every and (i + 1) % log_every == 0:
                 tqdm.write(f"[{epoch + 1:>3}/{num_epochs}][{i + 1:>4}/{n_batches}] "
-                           + format_gan_losses(*(float(v) for v in batch.values())), file=sys.stdout)
+                           + format_gan_losses(*(float(batch.get(k, float("nan"))) for k in GAN_KEYS)), file=sys.stdout)
         for key in GAN_KEYS:
-            history[key].append(float(sums[key]) / n_batches)
+            per = g_updates if key in ("Loss_G", "D_G_z2") else n_batches
+            history[key].append(float(sums[key]) / max(per, 1))
         history["samples"].append(gan_samples(net_G, fixed_noise))
         history["seconds"].append(time.perf_counter() - t0)
         if progress and ((epoch + 1) % print_every == 0 or epoch + 1 == num_epochs):

@@ -58,6 +58,15 @@ def _write_json(data, path: Path) -> None:
 # Writing a release (`labkit release`, called by `make weights`)
 # ---------------------------------------------------------------------------------------------------
 
+def _dcgan_config(saved: dict):
+    """The DCGANConfig a checkpoint was trained with: lists back to tuples, and the latent size of releases made
+    before it was called latent_dim (the paper's name, nz) renamed."""
+    from .models.dcgan import DCGANConfig
+
+    return DCGANConfig(**{("latent_dim" if k == "nz" else k): tuple(v) if isinstance(v, list) else v
+                          for k, v in saved.items()})
+
+
 def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: list[str], seed: int = 0,
                   precision: str = "fp32", num_samples: int = 256) -> dict:
     """Export the finished DCGAN run `run` (a `labkit train --model dcgan` checkpoint) to `out`
@@ -73,9 +82,9 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     from .config import get_profile
     from .art import load_abstract_art
     from .synth import synthetic_abstract_art
-    from .models.dcgan import DCGANConfig, Generator
-    from .run import training_settings
-    from .train import gan_samples
+    from .models.dcgan import Generator
+    from .run import batches_per_epoch, training_settings
+    from .inference import gan_samples
 
     run = Path(run)
     state = load_checkpoint(run)
@@ -86,7 +95,7 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     history, epochs = state["history"], int(state["epoch"])
     profile = get_profile(state["profile"])
 
-    cfg = DCGANConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
+    cfg = _dcgan_config(state["config"])
     net_G = Generator(cfg)
     load_weights(net_G, state["nets"]["net_G"], name="net_G", path=run)
     net_G.eval()
@@ -105,7 +114,7 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     _write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
 
     # what the shipped float16 weights change: the same noise through both generators, in 0..255 pixel levels
-    z = torch.randn(64, cfg.nz, 1, 1, generator=torch.Generator().manual_seed(seed))
+    z = torch.randn(64, cfg.latent_dim, 1, 1, generator=torch.Generator().manual_seed(seed))
     fp16_change = (gan_samples(net_G, z).int() - gan_samples(shipped, z).int()).abs()
 
     art = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)
@@ -114,12 +123,12 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     swd = {row["images"]: row["swd_mean"] for row in measure_art(shipped, art, held_out, num_samples=num_samples,
                                                                   seed=seed)}
     with torch.no_grad():
-        fake = shipped(torch.randn(num_samples, cfg.nz, 1, 1, generator=torch.Generator().manual_seed(seed + 1)))
+        fake = shipped(torch.randn(num_samples, cfg.latent_dim, 1, 1, generator=torch.Generator().manual_seed(seed + 1)))
     real = art[torch.randperm(len(art), generator=torch.Generator().manual_seed(seed))[:num_samples]]
     d_fake, _ = metrics.nearest_neighbours(fake[:64], art)
     d_real, _ = metrics.nearest_neighbours(held_out[:64], art)
     _, batch_size, max_batches = training_settings("dcgan", cfg, profile)
-    batches = len(art) // batch_size if max_batches is None else min(max_batches, len(art) // batch_size)
+    batches = batches_per_epoch(len(art), batch_size, max_batches)
     manifest = {
         "model": "dcgan",
         "commands": commands,
@@ -254,7 +263,7 @@ def read_manifest(folder: str | Path | None = None) -> dict:
 def load_dcgan_release(folder: str | Path | None = None, device: torch.device | str = "cpu"):
     """(generator in eval mode, {epoch: uint8 fixed-noise batch (25, 3, 64, 64)}, history, manifest) of the
     shipped DCGAN, every file checked against the manifest first (read_manifest) and loaded weights_only."""
-    from .models.dcgan import DCGANConfig, Generator
+    from .models.dcgan import Generator
 
     folder = Path(folder) if folder is not None else weights_dir("dcgan")
     manifest = read_manifest(folder)
@@ -264,7 +273,7 @@ def load_dcgan_release(folder: str | Path | None = None, device: torch.device | 
         history = json.loads((folder / "history.json").read_text())
     except (CheckpointError, OSError, ValueError) as e:
         raise WeightsError(f"{display_path(folder)}: {e}; {FIX}") from None
-    cfg = DCGANConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["config"].items()})
+    cfg = _dcgan_config(state["config"])
     net_G = Generator(cfg)
     load_weights(net_G, {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()},
                  name="generator", path=folder / "generator.pt")

@@ -16,8 +16,8 @@ import labkit  # noqa: E402
 from labkit import plots  # noqa: E402
 from labkit.models.ae import AEConfig, Autoencoder, ae_loss  # noqa: E402
 from labkit.models.vae import VAE, VAEConfig, kl_divergence, vae_loss  # noqa: E402
-from labkit.train import (evaluate_autoencoder, fit_autoencoder, latent_codes, latent_interpolation,  # noqa: E402
-                          reconstruct)
+from labkit.inference import latent_codes, latent_interpolation, reconstruct  # noqa: E402
+from labkit.train import evaluate_autoencoder, fit_autoencoder  # noqa: E402
 
 
 def linear_params(*widths: int) -> int:

@@ -13,7 +13,7 @@ import torch
 from labkit.checkpoint import load_checkpoint, save_checkpoint
 from labkit.config import ROOT
 from labkit.models.gan import Discriminator, Generator
-from labkit.run import load_trained
+from labkit.checkpoint import load_trained
 
 
 def _env(**extra):
@@ -121,7 +121,7 @@ def _one_line_error(result, *fragments):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--model", "foo"], "--model: invalid choice: 'foo'"),
+    (["--model", "foo"], "unknown model 'foo': use one of ae, vae, gan, dcgan"),
     (["--epochs", "3"], "required: --model"),
     (["--model", "gan", "--epochs", "0"], "--epochs: must be at least 1"),
     (["--model", "gan", "--epochs", "two"], "--epochs: expected a whole number"),

@@ -109,7 +109,7 @@ def test_fit_gan_trains_the_dcgan_for_an_epoch():
     cfg = DCGANConfig(batch_size=4)
     net_G, net_D = build_dcgan(cfg, "cpu")
     opt_G, opt_D = make_optimizers(net_G, net_D, cfg)
-    fixed_noise = torch.randn(3, cfg.nz, 1, 1)
+    fixed_noise = torch.randn(3, cfg.latent_dim, 1, 1)
     history = fit_gan(net_G, net_D, torch.rand(12, 3, 64, 64) * 2 - 1, opt_G=opt_G, opt_D=opt_D, num_epochs=1,
                       batch_size=4, device="cpu", fixed_noise=fixed_noise, progress=False, max_batches=2)
     assert len(history["Loss_D"]) == 1 and history["samples"][0].shape == (3, 3, 64, 64)
@@ -139,11 +139,11 @@ def test_cuda_defaults_to_channels_last_and_mixed_precision():
     assert net_D.main[2].weight.is_contiguous(memory_format=torch.channels_last)
     opt_G, opt_D = make_optimizers(net_G, net_D, cfg)
     history = fit_gan(net_G, net_D, torch.rand(16, 3, 64, 64) * 2 - 1, opt_G=opt_G, opt_D=opt_D, num_epochs=1,
-                      batch_size=8, device="cuda", fixed_noise=torch.randn(4, cfg.nz, 1, 1), progress=False,
+                      batch_size=8, device="cuda", fixed_noise=torch.randn(4, cfg.latent_dim, 1, 1), progress=False,
                       amp=use_cuda_speedups(cfg.amp, "cuda"))
     assert all(torch.isfinite(torch.tensor(history[k])).all() for k in ("Loss_D", "Loss_G"))
     with torch.autocast("cuda"):
-        assert net_G(torch.randn(2, cfg.nz, 1, 1, device="cuda")).dtype == torch.float16
+        assert net_G(torch.randn(2, cfg.latent_dim, 1, 1, device="cuda")).dtype == torch.float16
         assert net_D(torch.zeros(2, 3, 64, 64, device="cuda")).dtype == torch.float32  # D(x) kept in float32
 
 

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from labkit import load_mnist, metrics
+from labkit.classifier import classifier_features, get_classifier
 
 
 # --- Fréchet distance --------------------------------------------------------------------------------
@@ -50,33 +51,33 @@ def mnist():
 def classifier(mnist, tmp_path_factory):
     x, y, x_test, y_test = mnist
     path = tmp_path_factory.mktemp("clf") / "mnist_cnn.pt"
-    clf, acc = metrics.get_classifier(x, y, x_test, y_test, path=path, num_epochs=2, device="cpu")
+    clf, acc = get_classifier(x, y, x_test, y_test, path=path, num_epochs=2, device="cpu")
     return clf, acc, path
 
 
 def test_classifier_trains_to_a_sane_accuracy(classifier):
     clf, acc, _ = classifier
     assert acc > 0.88, f"2 epochs on 4,500 digits should reach ~92% test accuracy, got {acc:.3f}"
-    assert metrics.classifier_features(clf, torch.zeros(3, 1, 28, 28)).shape == (3, 128)
+    assert classifier_features(clf, torch.zeros(3, 1, 28, 28)).shape == (3, 128)
 
 
 def test_classifier_is_cached_and_keyed_on_the_data(mnist, classifier):
     x, y, x_test, y_test = mnist
     clf, acc, path = classifier
     rng_before = torch.get_rng_state()
-    again, acc_again = metrics.get_classifier(x, y, x_test, y_test, path=path, num_epochs=2, device="cpu")
+    again, acc_again = get_classifier(x, y, x_test, y_test, path=path, num_epochs=2, device="cpu")
     assert torch.equal(torch.get_rng_state(), rng_before), "loading the classifier must not touch the global RNG"
     assert acc_again == acc
     assert all(torch.equal(p, q) for p, q in zip(clf.parameters(), again.parameters()))
     # other training data -> another key -> the stale checkpoint at `path` is not reused
-    other, _ = metrics.get_classifier(x[:300], y[:300], x_test, y_test, path=path, num_epochs=1, device="cpu")
+    other, _ = get_classifier(x[:300], y[:300], x_test, y_test, path=path, num_epochs=1, device="cpu")
     assert not torch.equal(other.head.weight, clf.head.weight)
 
 
 def test_training_the_classifier_leaves_the_global_rng_alone(mnist, tmp_path):
     x, y, x_test, y_test = mnist
     torch.manual_seed(123)
-    metrics.get_classifier(x[:200], y[:200], x_test, y_test, path=tmp_path / "c.pt", num_epochs=1, device="cpu")
+    get_classifier(x[:200], y[:200], x_test, y_test, path=tmp_path / "c.pt", num_epochs=1, device="cpu")
     after = torch.rand(3)
     torch.manual_seed(123)
     assert torch.equal(torch.rand(3), after)
@@ -96,7 +97,7 @@ def test_classifier_fid_sanity(mnist, classifier):
 
 def test_digit_metrics_ask_for_unit_range_images(classifier):
     with pytest.raises(ValueError, match="from_gan_range"):
-        metrics.classifier_features(classifier[0], torch.full((2, 1, 28, 28), -1.0))
+        classifier_features(classifier[0], torch.full((2, 1, 28, 28), -1.0))
 
 
 def test_mode_coverage_of_real_digits(mnist, classifier):
@@ -183,27 +184,31 @@ def test_laplacian_pyramid_reconstructs_the_image():
 
 # --- reconstruction, ELBO --------------------------------------------------------------------------
 
-class _Tuple(nn.Module):
-    """Returns (x_hat, mu, logvar) with a noisy x_hat; decode(mu) is exact."""
+class _Codes(nn.Module):
+    """An autoencoder-family toy: embed = flatten (times w), decode = unflatten (times `scale`)."""
 
-    def __init__(self):
+    def __init__(self, scale: float = 1.0):
         super().__init__()
-        self.w = nn.Parameter(torch.ones(()))
+        self.w, self.scale = nn.Parameter(torch.ones(())), scale
+
+    def embed(self, x):
+        return x.flatten(1) * self.w
 
     def decode(self, z):
-        return z * self.w
-
-    def forward(self, x):
-        return torch.rand_like(x), x, torch.zeros_like(x)
+        return (z * self.scale).view(len(z), 1, 28, 28)
 
 
 def test_reconstruction_error():
     x = torch.rand(10, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    assert metrics.reconstruction_error(nn.Identity(), x) == 0.0
-    zero = nn.Sequential(nn.Flatten(), nn.Linear(784, 784))
-    nn.init.zeros_(zero[1].weight), nn.init.zeros_(zero[1].bias)
-    assert metrics.reconstruction_error(zero, x, batch_size=3) == pytest.approx(x.pow(2).mean().item(), rel=1e-5)
-    assert metrics.reconstruction_error(_Tuple(), x) == 0.0  # a VAE is scored on decode(mu), not on a random z
+    assert metrics.reconstruction_error(_Codes(), x) == 0.0
+    assert metrics.reconstruction_error(_Codes(0.0), x, batch_size=3) == pytest.approx(x.pow(2).mean().item(), rel=1e-5)
+    vae_mod = pytest.importorskip("labkit.models.vae")
+    torch.manual_seed(0)
+    vae = vae_mod.VAE(vae_mod.VAEConfig()).eval()
+    with torch.no_grad():
+        expected = (vae.decode(vae.encode(x)[0]) - x).pow(2).mean().item()  # decode(mu), not a random z
+    assert metrics.reconstruction_error(vae, x) == pytest.approx(expected, rel=1e-5)
+    assert metrics.reconstruction_error(vae, x) == metrics.reconstruction_error(vae, x)
 
 
 def test_vae_elbo_is_minus_recon_plus_kl_and_reproducible():

@@ -31,7 +31,7 @@ def test_the_shipped_dcgan_loads_and_draws():
     assert manifest["epochs"] == len(history["Loss_D"]) == 100 and max(grids) == 100
     assert {20, 40, 60, 80, 100} <= set(grids) and grids[100].dtype == torch.uint8
     with torch.no_grad():
-        x = net_G(torch.randn(2, net_G.nz, 1, 1))
+        x = net_G(torch.randn(2, net_G.cfg.latent_dim, 1, 1))
     assert x.shape == (2, 3, 64, 64) and x.abs().max() <= 1
 
 

@@ -78,6 +78,30 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    # What the rest of labkit asks of an autoencoder-family model (see labkit/registry.py)
+
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The loss of one batch, {"loss": MSE per pixel}; labkit.train.fit_autoencoder minimises "loss"."""
+        return {"loss": ae_loss(self(x), x)}
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Where x lands in latent space: its code z (B, latent_dim)."""
+        return self.encode(x)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None, data: torch.Tensor | None = None) -> torch.Tensor:
+        """n new digits (n, 1, 28, 28) in [0, 1] on the CPU. An AE has no prior, so z is drawn from a Gaussian
+        fitted to the codes of `data` (mean and full covariance), the usual way to sample one. Introduced in
+        notebooks/02_vae.ipynb."""
+        if data is None:
+            raise ValueError("Autoencoder.sample: pass data=, the digits whose codes define the Gaussian to sample")
+        device = next(self.parameters()).device
+        codes = torch.cat([self.embed(b.to(device)).cpu() for b in data.split(1000)]).double()  # (N, latent_dim)
+        mu, cov = codes.mean(0), torch.cov(codes.T)
+        L = torch.linalg.cholesky(cov + 1e-6 * torch.eye(len(mu), dtype=cov.dtype))  # cov = L L^T
+        z = (mu + torch.randn(n, len(mu), generator=generator, dtype=cov.dtype) @ L.T).float()
+        return self.decode(z.to(device)).cpu().clamp(0, 1)
+
 
 def ae_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Mean squared error per pixel:  L = 1/(B·D) Σ_i ||x_i - x̂_i||²   (D = 784 pixels).

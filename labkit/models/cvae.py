@@ -106,14 +106,15 @@ class CVAE(nn.Module):
         return self.encode(x, y)[0]
 
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None,
-               y: torch.Tensor | None = None) -> torch.Tensor:
-        """n new digits (n, 1, 28, 28) of the classes y (default 0, 1, ..., 9, 0, 1, ...): z ~ N(0, I), then decode."""
+    def sample(self, n: int, *, generator: torch.Generator | None = None, y: torch.Tensor | None = None,
+               data: torch.Tensor | None = None) -> torch.Tensor:
+        """n new digits (n, 1, 28, 28) in [0, 1] on the CPU, of the classes y (default 0, 1, ..., 9, 0, 1, ...):
+        z ~ N(0, I), then decode. (`data` is not needed: the prior is fixed.)"""
         if y is None:
             y = torch.arange(n) % self.cfg.num_classes  # (n,) every class in turn
         if len(y) != n:
             raise ValueError(f"sample(n={n}, y=...): y must hold n labels, got {len(y)}")
         device = self.out.weight.device
         z = torch.randn(n, self.cfg.latent_dim, generator=generator)  # on the CPU: a seeded CPU generator
-        return self.decode(z.to(device), y.to(device))  # gives the same digits on every device
+        return self.decode(z.to(device), y.to(device)).cpu()  # gives the same digits on every device
 

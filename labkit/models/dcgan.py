@@ -20,7 +20,7 @@ from .checks import check_config
 class DCGANConfig:
     """DCGAN settings; the defaults are the paper's (section 4) and give the parameter counts below."""
 
-    nz: int = 100  # size of the latent vector z, fed to G as (nz, 1, 1)
+    latent_dim: int = 100  # size of the latent vector z, fed to G as (latent_dim, 1, 1) (the paper's nz)
     ngf: int = 64  # G feature maps in the last hidden layer (512 = 8*ngf in the first)
     ndf: int = 64  # D feature maps in the first layer (512 = 8*ndf in the last)
     nc: int = 3  # image channels (RGB)
@@ -36,50 +36,67 @@ class DCGANConfig:
 
 
 class Generator(nn.Module):
-    """z (B, nz, 1, 1) -> image (B, nc, 64, 64) in [-1, 1]. 3,576,704 parameters with the defaults."""
+    """z (B, latent_dim, 1, 1) -> image (B, nc, 64, 64) in [-1, 1]. 3,576,704 parameters with the defaults."""
 
-    def __init__(self, cfg: DCGANConfig):
+    def __init__(self, cfg: DCGANConfig | None = None):
         super().__init__()
-        nz, ngf, nc = cfg.nz, cfg.ngf, cfg.nc
-        self.nz = nz
+        self.cfg = cfg = cfg or DCGANConfig()
+        nz, ngf, nc = cfg.latent_dim, cfg.ngf, cfg.nc
         self.main = nn.Sequential(
             # kernel 4, stride 1, padding 0 turns 1x1 into 4x4; afterwards stride 2, padding 1 doubles the size
-            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),  # (B, 512, 4, 4)
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),  # (B, ngf*8, 4, 4)
             nn.BatchNorm2d(ngf * 8),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),  # (B, 256, 8, 8)
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),  # (B, ngf*4, 8, 8)
             nn.BatchNorm2d(ngf * 4),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),  # (B, 128, 16, 16)
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),  # (B, ngf*2, 16, 16)
             nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),  # (B, 64, 32, 32)
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),  # (B, ngf, 32, 32)
             nn.BatchNorm2d(ngf),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),  # (B, 3, 64, 64)
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),  # (B, nc, 64, 64)
             nn.Tanh(),  # pixel values in [-1, 1], like the data after to_gan_range
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.main(z)  # (B, nz, 1, 1) -> (B, nc, 64, 64)
+        return self.main(z)  # (B, latent_dim, 1, 1) -> (B, nc, 64, 64)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """The shape of one z: (latent_dim, 1, 1), a 1x1 image with latent_dim channels."""
+        return (self.cfg.latent_dim, 1, 1)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n images (n, nc, 64, 64) in [-1, 1] on the CPU, in eval mode, from z ~ N(0, I) drawn on the CPU with `generator`
+        (so a seed gives the same images on every device), 256 at a time."""
+        was_training, device = self.training, next(self.parameters()).device
+        self.eval()
+        z = torch.randn(n, *self.latent_shape, generator=generator)
+        x = torch.cat([self(zb.to(device)).float().cpu() for zb in z.split(256)])
+        self.train(was_training)
+        return x
 
 
 class Discriminator(nn.Module):
     """image (B, nc, 64, 64) -> D(x) (B,), the probability that x is real. 2,765,568 parameters."""
 
-    def __init__(self, cfg: DCGANConfig):
+    def __init__(self, cfg: DCGANConfig | None = None):
         super().__init__()
+        self.cfg = cfg = cfg or DCGANConfig()
         nc, ndf = cfg.nc, cfg.ndf
         self.main = nn.Sequential(
-            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),  # (B, 64, 32, 32); no BatchNorm on the input layer
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),  # (B, ndf, 32, 32); no BatchNorm on the input layer
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),  # (B, 128, 16, 16)
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),  # (B, ndf*2, 16, 16)
             nn.BatchNorm2d(ndf * 2),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),  # (B, 256, 8, 8)
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),  # (B, ndf*4, 8, 8)
             nn.BatchNorm2d(ndf * 4),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),  # (B, 512, 4, 4)
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),  # (B, ndf*8, 4, 4)
             nn.BatchNorm2d(ndf * 8),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),  # (B, 1, 1, 1): one logit per image

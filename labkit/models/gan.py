@@ -66,6 +66,22 @@ class Generator(nn.Module):
         x = self.net(z)  # (B, 784)
         return x.view(len(z), *self.cfg.img_shape)  # (B, 1, 28, 28)
 
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """The shape of one z: (latent_dim,)."""
+        return (self.cfg.latent_dim,)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n images (n, 1, 28, 28) in [-1, 1] on the CPU, in eval mode, from z ~ N(0, I) drawn on the CPU with `generator`
+        (so a seed gives the same images on every device), 256 at a time."""
+        was_training, device = self.training, next(self.parameters()).device
+        self.eval()
+        z = torch.randn(n, *self.latent_shape, generator=generator)
+        x = torch.cat([self(zb.to(device)).float().cpu() for zb in z.split(256)])
+        self.train(was_training)
+        return x
+
 
 class Discriminator(nn.Module):
     """D: image (B, 1, 28, 28) -> 784 -> 512 -> 256 -> 1 -> probability (B,) that the image is real."""

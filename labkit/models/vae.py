@@ -25,6 +25,8 @@ class VAEConfig:
     lr: float = 1e-3  # Adam learning rate
     batch_size: int = 128
     num_epochs: int = 50  # the full run; the quick profile uses profile.epochs["vae"]
+    beta: float = 1.0  # weight of the KL term: 1 is the ELBO; > 1 a beta-VAE (Higgins et al. 2017), notebook 06
+    free_bits: float = 0.0  # nats of KL per latent dim that cost nothing (Kingma et al. 2016); 0 = off
 
     @property
     def img_size(self) -> int:
@@ -72,11 +74,25 @@ class VAE(nn.Module):
         z = self.reparameterize(mu, logvar)
         return (self.decode_logits(z) if logits else self.decode(z)), mu, logvar
 
+    # What the rest of labkit asks of an autoencoder-family model (see labkit/registry.py)
+
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """-ELBO of one batch and its terms, per image: {"loss", "recon", "kl"} (see vae_loss)."""
+        x_logits, mu, logvar = self(x, logits=True)  # one z ~ q(z|x) per image; x_hat = sigmoid(x_logits)
+        loss, recon, kl = vae_loss(x_logits, x, mu, logvar, from_logits=True, beta=self.cfg.beta,
+                                   free_bits=self.cfg.free_bits)  # BCE on logits: stabler and faster
+        return {"loss": loss, "recon": recon, "kl": kl}
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Where x lands in latent space: the posterior mean mu (B, latent_dim), deterministic."""
+        return self.encode(x)[0]
+
     @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n new digits (n, 1, 28, 28): z ~ N(0, I) from the prior, then decode."""
+    def sample(self, n: int, *, generator: torch.Generator | None = None, data: torch.Tensor | None = None) -> torch.Tensor:
+        """n new digits (n, 1, 28, 28) in [0, 1] on the CPU: z ~ N(0, I) from the prior, then decode. (`data` is
+        not needed: the prior is fixed.)"""
         z = torch.randn(n, self.cfg.latent_dim, generator=generator)  # on the CPU: a seeded CPU generator
-        return self.decode(z.to(self.out.weight.device))  # gives the same digits on every device
+        return self.decode(z.to(self.out.weight.device)).cpu()  # gives the same digits on every device
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -87,8 +103,17 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
 
 
+def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The terms of kl_divergence before the sum: (B, latent_dim), KL_j = -1/2 (1 + log σ_j² - μ_j² - σ_j²).
+
+    A dimension whose KL stays near 0 for every x carries no information about x: it is "inactive"
+    (posterior collapse). Introduced in notebooks/06_extensions.ipynb."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
+
+
 def vae_loss(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *,
-             from_logits: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+             from_logits: bool = False, beta: float = 1.0,
+             free_bits: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The negative ELBO and its two terms, each per image (summed over pixels / latent dims, mean over the batch).
 
         -ELBO = recon + KL,   recon = -log p(x|z) = -Σ_pixels [x log x̂ + (1 - x) log(1 - x̂)]   (BCE, summed)
@@ -98,9 +123,20 @@ def vae_loss(x_hat: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     from_logits=True: x_hat holds the decoder's logits (model(x, logits=True)); the BCE is then computed as
     binary_cross_entropy_with_logits, the same number without rounding x̂ to 0 or 1 first, and several
     times faster on a CPU than sigmoid followed by binary_cross_entropy. The training loop uses it.
+
+    beta (notebook 06): total = recon + beta * KL, the beta-VAE objective (Higgins et al., ICLR 2017); beta = 1 is
+    the ELBO. free_bits = lambda > 0 (Kingma et al. 2016, "Improved Variational Inference with Inverse
+    Autoregressive Flow", eq. 15): each latent dimension's batch-mean KL counts as at least lambda nats in the
+    total, so the optimiser gains nothing by pushing a dimension to the prior (posterior collapse). The returned
+    kl is always the true KL.
     """
     batch = len(x)
     bce = F.binary_cross_entropy_with_logits if from_logits else F.binary_cross_entropy
     recon = bce(x_hat.reshape(batch, -1), x.reshape(batch, -1), reduction="sum") / batch
     kl = kl_divergence(mu, logvar).mean()
-    return recon + kl, recon, kl
+    if free_bits > 0:
+        kl_per_dim = kl_per_dimension(mu, logvar).mean(0)  # (latent_dim,) batch means
+        kl_cost = kl_per_dim.clamp(min=free_bits).sum()
+    else:
+        kl_cost = kl
+    return (recon + kl_cost if beta == 1 else recon + beta * kl_cost), recon, kl
