@@ -60,7 +60,7 @@ def seconds_per_batch(args: argparse.Namespace) -> float:
     net_G, net_D = build_dcgan(cfg, device)
     opt_G, opt_D = make_optimizers(net_G, net_D, cfg)
     real_x = torch.rand(args.batch_size * args.batches, cfg.nc, 64, 64).mul_(2).sub_(1)  # (N, 3, 64, 64) in [-1, 1]
-    fixed_noise = torch.randn(64, cfg.nz, 1, 1, device=device)
+    fixed_noise = torch.randn(64, cfg.latent_dim, 1, 1, device=device)
     kwargs = dict(opt_G=opt_G, opt_D=opt_D, batch_size=args.batch_size, device=device, fixed_noise=fixed_noise,
                   progress=False, amp=use_cuda_speedups(cfg.amp, device) or (args.cpu_bf16 and device.type == "cpu"))
     history = None

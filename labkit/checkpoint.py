@@ -4,6 +4,8 @@ Introduced in notebooks/03_mnist_gan.ipynb (and used by `labkit train --resume`)
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import tempfile
@@ -13,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from .config import display_path
 
 
 class CheckpointError(Exception):
@@ -107,6 +111,78 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+# ---------------------------------------------------------------------------------------------------
+# The run folder: one per profile (runs/quick/), written by labkit.run.train_model
+# ---------------------------------------------------------------------------------------------------
+
+class TrainError(Exception):
+    """A problem the user fixes by changing the command (e.g. an output folder that cannot be written)."""
+
+
+def prepare_out(out: str | Path) -> Path:
+    """Create the output folder and check that we can write files in it; TrainError (one line) if not."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise TrainError(f"--out {out}: cannot write there ({e.strerror or type(e).__name__}); "
+                         f"choose another folder with --out") from None
+    return out
+
+
+@contextlib.contextmanager
+def locked(out: Path, name: str):
+    """Hold <out>/.<name>.lock while training model `name` there, so a second run on the same folder and model
+    stops with one line naming the process that holds it instead of overwriting its files. The lock is the
+    operating system's (flock): it goes away with the process, however that ends. With the lock held, the temp
+    files a killed run of this model left are removed (and stale ones of the shared history.json). No Windows lock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        clean_stale_temp_files(out, f".{name}.pt.*.tmp")
+        yield
+        return
+    path = out / f".{name}.lock"
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise TrainError(f"--out {display_path(out)}: another run (process {holder}) is training {name} there; "
+                             f"wait for it to finish or choose another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        clean_stale_temp_files(out, f".{name}.pt.*.tmp")
+        clean_stale_temp_files(out, ".history.json.*.tmp", older_than=60)  # other models' runs may write it now
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def write_history(out: Path, name: str, history: dict) -> Path:
+    """Put this model's per-epoch numbers into <out>/history.json (other models' entries are kept), atomically.
+
+    A side file for people and plots: the checkpoint holds the same history and is the source of truth, so an
+    unreadable or damaged history.json (`[]`, `null`, half a file) is simply rebuilt. Only lists of numbers go
+    to JSON; the fixed-noise samples stay in the checkpoint and the PNGs.
+    """
+    path = out / "history.json"
+    try:
+        runs = json.loads(path.read_text())
+    except (OSError, ValueError):
+        runs = {}
+    if not isinstance(runs, dict):
+        runs = {}  # damaged: rebuilt from the checkpoints' histories as each model writes its entry
+    runs[name] = {key: values for key, values in history.items() if key != "samples"}
+    return write_atomic(path, lambda f: f.write(json.dumps(runs, indent=1).encode()))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
     labkit lab   [--profile quick|full] [--out DIR] [NOTEBOOK ...]   run the notebooks headless, in order
     labkit train --model NAME ...                                     train one model from the shell
     labkit student OUT [--notebooks DIR]                              write the student notebooks (solutions -> stubs)
+    labkit record-gan-variants [--updates N] [--every K] [--seeds S ...]  GAN, WGAN-GP, SN-GAN over seeds (make weights)
 
 Errors that are the user's to fix (bad arguments, missing data, a mismatched checkpoint) print one line
 and exit non-zero.
@@ -53,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--out", default=None, metavar="DIR", help="default: weights/gan_long_run")
     record.set_defaults(func=_cmd_record_gan)
 
+    variants = sub.add_parser("record-gan-variants", help="train the BCE GAN, WGAN-GP and SN-GAN over several seeds and "
+                                                          "record their quality (notebook 06)",
+                              description="Train each of gan, wgan_gp and sngan from each seed for the same number of "
+                                          "generator updates on the bundled digits, measure classifier-FID and mode "
+                                          "coverage every --every updates, and write weights/gan_variants/.")
+    variants.add_argument("--updates", type=_positive_int, default=2100, metavar="N",
+                          help="generator updates per run (default 2100: 30 epochs of the BCE GAN)")
+    variants.add_argument("--every", type=_positive_int, default=210, metavar="K",
+                          help="measure every K generator updates (default 210; a multiple of 70)")
+    variants.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2], metavar="S", help="default: 0 1 2")
+    variants.add_argument("--out", default=None, metavar="DIR", help="default: weights/gan_variants")
+    variants.set_defaults(func=_cmd_record_gan_variants)
+
     student = sub.add_parser("student", help="write the student notebooks: solutions replaced by stubs, outputs cleared",
                              description="Write every notebook to OUT with each ### BEGIN SOLUTION ... ### END "
                                          "SOLUTION region replaced by raise NotImplementedError(\"exercise N.M: "
@@ -87,6 +101,23 @@ def _cmd_record_gan(args: argparse.Namespace) -> int:
         return _fail(str(e))
     print(f"labkit: recorded {manifest['epochs']} epochs; best classifier-FID {manifest['best']['fid']} at epoch "
           f"{manifest['best']['epoch']}")
+    return 0
+
+
+def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
+    from .data import DataError
+    from .variants import record_gan_variants
+
+    command = f"labkit record-gan-variants --updates {args.updates} --every {args.every} --seeds {shlex.join(map(str, args.seeds))}"
+    try:
+        manifest = record_gan_variants(args.out, seeds=tuple(args.seeds), updates=args.updates, every=args.every,
+                                       commands=["make weights", command])
+    except (DataError, OSError, ValueError) as e:
+        return _fail(str(e))
+    print(f"labkit: recorded {len(manifest['models'])} models x {len(manifest['seeds'])} seeds, "
+          f"{manifest['generator_updates']} generator updates each, in {manifest['train_seconds'] / 60:.0f} min; "
+          "final classifier-FID " + ", ".join(f"{name} {v['mean']:.0f} ± {v['std']:.0f}"
+                                              for name, v in manifest["final_fid"].items()))
     return 0
 
 

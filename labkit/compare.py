@@ -16,7 +16,7 @@ from . import metrics
 from . import registry
 from .config import device_of
 from .data import from_gan_range
-from .inference import latent_codes
+from .inference import generate, latent_codes
 
 MNIST_MODELS = ("ae", "vae", "gan")  # the digit models of notebooks 01-03, in the order the tables show them
 
@@ -119,7 +119,7 @@ def measure_art(net_G: nn.Module, real: torch.Tensor, held_out: torch.Tensor, *,
                 seed: int = 0, **swd_kwargs) -> list[dict]:
     """SWD of DCGAN samples, of other real images and of uniform noise, each against held-out real art ([-1, 1])."""
     g = torch.Generator().manual_seed(seed)
-    fake = net_G.sample(num_samples, generator=g)  # (N, 3, 64, 64) in [-1, 1], 256 at a time
+    fake = generate(net_G, num_samples, generator=g)  # (N, 3, 64, 64) in [-1, 1], 256 at a time
     sets = {"DCGAN samples": fake, "real (train)": real[torch.randperm(len(real), generator=g)[:num_samples]],
             "noise": torch.rand(num_samples, *real.shape[1:], generator=g) * 2 - 1}
     rows = []

@@ -60,3 +60,16 @@ def gan_samples(net_G: nn.Module, z: torch.Tensor) -> torch.Tensor:
     x = net_G(z).float()  # (B, C, H, W) in [-1, 1]
     net_G.train(was_training)
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+@torch.no_grad()
+def generate(net_G: nn.Module, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """n images G(z) in [-1, 1] on the CPU, in eval mode, with z ~ N(0, I) of shape net_G.latent_shape drawn on
+    the CPU with `generator` (so a seed gives the same images on every device), 256 at a time. What "a sample"
+    is for every GAN of the lab. Introduced in notebooks/05_comparison.ipynb."""
+    was_training, device = net_G.training, device_of(net_G)
+    net_G.eval()
+    z = torch.randn(n, *net_G.latent_shape, generator=generator)
+    x = torch.cat([net_G(zb.to(device)).float().cpu() for zb in z.split(256)])
+    net_G.train(was_training)
+    return x

@@ -3,7 +3,7 @@
 Introduced in notebooks/05_comparison.ipynb (which loops over it); `labkit train --model NAME` and
 labkit.run.load_or_train look models up here. Adding a model is one file in labkit/models/ (config dataclass,
 modules, losses; for an autoencoder-family model the methods losses/embed/decode/sample, for a GAN a generator
-with latent_shape and sample) and one `register(Entry(...))` call, here or in your own code:
+with latent_shape) and one `register(Entry(...))` call, here or in your own code:
 
     register(Entry("wgan_gp", "WGAN-GP", "gan", WGANGPConfig, lambda cfg: {"net_G": Generator(cfg), ...},
                    train_options=lambda cfg: {"d_loss": critic_loss, ...}))
@@ -19,6 +19,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .inference import generate
 from .models import ae, cvae, dcgan, gan, sngan, vae, wgan_gp
 from .optim import adam
 
@@ -32,7 +33,7 @@ class Entry:
     family "autoencoder": nets {"net": model}, trained by labkit.train.fit_autoencoder on images in [0, 1]; the
         model has losses(x[, y]) -> {"loss", ...}, embed(x[, y]), decode(z[, y]), sample(n, generator=, data=).
     family "gan": nets {"net_G": G, "net_D": D}, trained by labkit.train.fit_gan on images in [-1, 1]; G has
-        latent_shape and sample(n, generator=) (images in [-1, 1]).
+        latent_shape (labkit.inference.generate samples it).
     """
 
     name: str  # what `labkit train --model` and load_or_train take, and the checkpoint's file name
@@ -97,7 +98,7 @@ def samples(name: str, nets: dict[str, nn.Module], n: int, *, seed: int = 0,
     their codes). Introduced in notebooks/05_comparison.ipynb."""
     g = torch.Generator().manual_seed(seed)
     if get(name).family == "gan":
-        return (nets["net_G"].sample(n, generator=g) * 0.5 + 0.5).clamp(0, 1)  # [-1, 1] -> [0, 1]
+        return (generate(nets["net_G"], n, generator=g) * 0.5 + 0.5).clamp(0, 1)  # [-1, 1] -> [0, 1]
     return nets["net"].sample(n, generator=g, data=data)
 
 

@@ -15,26 +15,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_config
+from .checks import Config
 
 
 @dataclass
-class AEConfig:
+class AEConfig(Config):
     latent_dim: int = 32  # size of the code z: 784 -> 32 numbers is a 24.5x compression; 2 for pictures
     hidden: tuple[int, ...] = (400,)  # encoder widths 784 -> 400 -> z, as the VAE's; the decoder mirrors them
     img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
     lr: float = 1e-3  # Adam learning rate
     batch_size: int = 128
     num_epochs: int = 30  # the full run; the quick profile uses profile.epochs["ae"]
-
-    @property
-    def img_size(self) -> int:
-        """Pixels per image, C*H*W (784 for MNIST)."""
-        c, h, w = self.img_shape
-        return c * h * w
-
-    def __post_init__(self) -> None:
-        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 def _mlp(widths: tuple[int, ...]) -> list[nn.Module]:

@@ -33,3 +33,17 @@ def check_config(cfg) -> None:
         allowed = _ok(f.name, value)
         if allowed:
             raise ValueError(f"{type(cfg).__name__}({f.name}={value!r}): must be {allowed}")
+
+
+class Config:
+    """What the lab's config dataclasses share (`@dataclass class VAEConfig(Config)`): every field is checked when
+    the config is built, and img_size counts the pixels of img_shape for a config that has one."""
+
+    def __post_init__(self) -> None:
+        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
+
+    @property
+    def img_size(self) -> int:
+        """Pixels per image, C*H*W (784 for MNIST)."""
+        c, h, w = self.img_shape
+        return c * h * w

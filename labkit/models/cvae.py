@@ -17,12 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_config
+from .checks import Config
 from .vae import vae_loss
 
 
 @dataclass
-class CVAEConfig:
+class CVAEConfig(Config):
     latent_dim: int = 20  # z in R^20 with prior N(0, I), as the VAE of notebook 02
     hidden: int = 400  # one hidden layer of 400 ReLUs in the encoder and in the decoder
     num_classes: int = 10  # labels 0..9, one-hot encoded and concatenated to x and to z
@@ -31,15 +31,6 @@ class CVAEConfig:
     batch_size: int = 128
     num_epochs: int = 50  # the full run, as the VAE's
     beta: float = 1.0  # weight of the KL term: loss = recon + beta * KL; 1.0 is the plain negative ELBO
-
-    @property
-    def img_size(self) -> int:
-        """Pixels per image, C*H*W (784 for MNIST)."""
-        c, h, w = self.img_shape
-        return c * h * w
-
-    def __post_init__(self) -> None:
-        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 class CVAE(nn.Module):

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .checks import check_config
+from .checks import Config
 
 
 @dataclass
-class DCGANConfig:
+class DCGANConfig(Config):
     """DCGAN settings; the defaults are the paper's (section 4) and give the parameter counts below."""
 
     latent_dim: int = 100  # size of the latent vector z, fed to G as (latent_dim, 1, 1) (the paper's nz)
@@ -30,9 +30,6 @@ class DCGANConfig:
     num_epochs: int = 100  # full-profile epochs; notebooks take the count from profile.epochs["dcgan"]
     amp: bool | None = None  # mixed precision (autocast + GradScaler): None = on for CUDA, off elsewhere
     channels_last: bool | None = None  # NHWC memory layout for tensor cores: None = on for CUDA, off elsewhere
-
-    def __post_init__(self) -> None:
-        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 class Generator(nn.Module):
@@ -65,19 +62,8 @@ class Generator(nn.Module):
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
-        """The shape of one z: (latent_dim, 1, 1), a 1x1 image with latent_dim channels."""
+        """The shape of one z (labkit.inference.generate draws z ~ N(0, I) of this shape): (latent_dim, 1, 1), a 1x1 image with latent_dim channels."""
         return (self.cfg.latent_dim, 1, 1)
-
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n images (n, nc, 64, 64) in [-1, 1] on the CPU, in eval mode, from z ~ N(0, I) drawn on the CPU with `generator`
-        (so a seed gives the same images on every device), 256 at a time."""
-        was_training, device = self.training, next(self.parameters()).device
-        self.eval()
-        z = torch.randn(n, *self.latent_shape, generator=generator)
-        x = torch.cat([self(zb.to(device)).float().cpu() for zb in z.split(256)])
-        self.train(was_training)
-        return x
 
 
 class Discriminator(nn.Module):

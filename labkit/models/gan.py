@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_config
+from .checks import Config
 
 
 @dataclass
-class GANConfig:
+class GANConfig(Config):
     latent_dim: int = 100  # z ~ N(0, I) in R^100
     img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
     g_hidden: tuple[int, ...] = (128, 256, 512, 1024)  # generator widths; BatchNorm1d on all but the first
@@ -28,15 +28,6 @@ class GANConfig:
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas; beta1 = 0.5 steadies the adversarial game (DCGAN paper)
     batch_size: int = 64
     num_epochs: int = 100  # the full run; the quick profile uses profile.epochs["gan"]
-
-    @property
-    def img_size(self) -> int:
-        """Pixels per image, C*H*W (784 for MNIST)."""
-        c, h, w = self.img_shape
-        return c * h * w
-
-    def __post_init__(self) -> None:
-        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 def _block(n_in: int, n_out: int, *, batchnorm: bool, slope: float) -> list[nn.Module]:
@@ -68,19 +59,8 @@ class Generator(nn.Module):
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
-        """The shape of one z: (latent_dim,)."""
+        """The shape of one z (labkit.inference.generate draws z ~ N(0, I) of this shape): (latent_dim,)."""
         return (self.cfg.latent_dim,)
-
-    @torch.no_grad()
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n images (n, 1, 28, 28) in [-1, 1] on the CPU, in eval mode, from z ~ N(0, I) drawn on the CPU with `generator`
-        (so a seed gives the same images on every device), 256 at a time."""
-        was_training, device = self.training, next(self.parameters()).device
-        self.eval()
-        z = torch.randn(n, *self.latent_shape, generator=generator)
-        x = torch.cat([self(zb.to(device)).float().cpu() for zb in z.split(256)])
-        self.train(was_training)
-        return x
 
 
 class Discriminator(nn.Module):

@@ -19,14 +19,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .checks import check_config
+from .checks import Config
 from .gan import Generator
 
 __all__ = ["Generator", "SNDiscriminator", "SNGANConfig", "hinge_d_loss", "hinge_g_loss"]
 
 
 @dataclass
-class SNGANConfig:
+class SNGANConfig(Config):
     latent_dim: int = 100  # z ~ N(0, I) in R^100, as the GAN's
     img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
     g_hidden: tuple[int, ...] = (128, 256, 512, 1024)  # generator widths, the GAN's
@@ -37,15 +37,6 @@ class SNGANConfig:
     batch_size: int = 64
     num_epochs: int = 100  # the full run, as the GAN's
     d_steps: int = 1  # discriminator steps per generator step (the paper also tries 5)
-
-    @property
-    def img_size(self) -> int:
-        """Pixels per image, C*H*W (784 for MNIST)."""
-        c, h, w = self.img_shape
-        return c * h * w
-
-    def __post_init__(self) -> None:
-        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 class SNDiscriminator(nn.Module):

@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_config
+from .checks import Config
 
 
 @dataclass
-class VAEConfig:
+class VAEConfig(Config):
     latent_dim: int = 20  # z in R^20 with prior N(0, I); 2 for the latent-space pictures
     hidden: int = 400  # one hidden layer of 400 ReLUs in the encoder and in the decoder
     img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
@@ -27,15 +27,6 @@ class VAEConfig:
     num_epochs: int = 50  # the full run; the quick profile uses profile.epochs["vae"]
     beta: float = 1.0  # weight of the KL term: 1 is the ELBO; > 1 a beta-VAE (Higgins et al. 2017), notebook 06
     free_bits: float = 0.0  # nats of KL per latent dim that cost nothing (Kingma et al. 2016); 0 = off
-
-    @property
-    def img_size(self) -> int:
-        """Pixels per image, C*H*W (784 for MNIST)."""
-        c, h, w = self.img_shape
-        return c * h * w
-
-    def __post_init__(self) -> None:
-        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 class VAE(nn.Module):

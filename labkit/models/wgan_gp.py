@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .checks import check_config
+from .checks import Config
 from .gan import Generator
 
 __all__ = ["Critic", "Generator", "WGANGPConfig", "critic_loss", "generator_loss", "gradient_penalty"]
 
 
 @dataclass
-class WGANGPConfig:
+class WGANGPConfig(Config):
     latent_dim: int = 100  # z ~ N(0, I) in R^100, as the GAN's
     img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
     g_hidden: tuple[int, ...] = (128, 256, 512, 1024)  # generator widths, the GAN's (BatchNorm is fine in G)
@@ -35,15 +35,6 @@ class WGANGPConfig:
     num_epochs: int = 100  # the full run, as the GAN's
     d_steps: int = 5  # critic steps per generator step (Algorithm 1: n_critic = 5)
     gp_weight: float = 10.0  # lambda, the gradient penalty's weight (Algorithm 1: lambda = 10)
-
-    @property
-    def img_size(self) -> int:
-        """Pixels per image, C*H*W (784 for MNIST)."""
-        c, h, w = self.img_shape
-        return c * h * w
-
-    def __post_init__(self) -> None:
-        check_config(self)  # a bad value is one line naming the field, not a traceback from deep in torch
 
 
 class Critic(nn.Module):

@@ -1,0 +1,275 @@
+"""The exercise checks of notebooks 01 (the autoencoder) and 02 (the VAE) (see labkit.checks for how a check cell uses them)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checking import (_ACTIVATIONS, _Fail, _call, _close, _describe, _expect, _is_affine, _known_mistake, _leaves,
+                       _module, _n_params, _needs_grad, _reference, _run, _show, _tensor, reference_make_decoder,
+                       reference_make_encoder, reference_reparameterize)
+
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notebook 01: the autoencoder
+# ---------------------------------------------------------------------------------------------------
+
+def check_ae_loss(fn: Callable) -> Callable:
+    """Exercise 1.1 (notebooks/01_autoencoder.ipynb): ae_loss(x_hat, x), the MSE averaged over pixels and batch."""
+    return _run("1.1", "ae_loss", fn, _reference("ae_loss"), _check_ae_loss)
+
+
+def _check_ae_loss(fn: Callable) -> None:
+    torch.manual_seed(11)
+    x = torch.rand(8, 1, 28, 28)  # (B, 1, 28, 28) in [0, 1], like MNIST
+    x_hat = torch.rand(8, 1, 28, 28).requires_grad_()
+    got = _tensor(_call(fn, x_hat, x), "the loss")
+    want = _reference("ae_loss")(x_hat, x)
+    err = (x_hat - x).detach()
+    _known_mistake(got, [
+        ((err ** 2).flatten(1).sum(1).mean(), "summed over the 784 pixels: average over pixels too, "
+                                              "F.mse_loss(x_hat, x) (or ((x_hat - x) ** 2).mean())"),
+        ((err ** 2).sum(), "summed instead of averaged: F.mse_loss(x_hat, x) averages over pixels and images, "
+                           "so the loss does not grow with the batch"),
+        ((err ** 2).flatten(1).mean(1), "one loss per image, shape (8,): average over the batch as well, "
+                                        "to one number"),
+        ((err ** 2).mean().sqrt(), "that is the root of the mean squared error: drop the square root"),
+        (err.abs().mean(), "that is the mean absolute error (L1): square the differences instead"),
+        (err.mean(), "the differences are not squared: ((x_hat - x) ** 2).mean()"),
+        (0.5 * (err ** 2).mean(), "half the mean squared error: drop the 1/2"),
+        (F.binary_cross_entropy(x_hat.detach(), x), "that is binary cross-entropy; the autoencoder of notebook "
+                                                    "01 uses the mean squared error (BCE comes with the VAE)"),
+    ])
+    _expect(got, want, "the loss", "the mean over pixels and images of (x_hat - x)^2")
+    _needs_grad(got, "the loss")
+
+
+def check_make_encoder(fn: Callable) -> Callable:
+    """Exercise 1.2 (notebooks/01_autoencoder.ipynb): make_encoder(latent_dim), the AE's encoder network."""
+    return _run("1.2", "make_encoder", fn, reference_make_encoder, _check_make_encoder)
+
+
+def _check_make_encoder(fn: Callable) -> None:
+    latent_dim, batch = 7, 5
+    torch.manual_seed(12)
+    net = _module(_call(fn, latent_dim, what="make_encoder(7)"), "make_encoder(7)")
+    x = torch.rand(batch, 1, 28, 28)
+    flatten = "" if any(isinstance(m, nn.Flatten) for m in net.modules()) else \
+        "start with nn.Flatten(), so each (1, 28, 28) image becomes 784 numbers"
+    z = _tensor(_call(net, x, what="your encoder, run on images (5, 1, 28, 28),", hint=flatten), "the code z")
+    if z.shape != (batch, latent_dim):
+        if z.shape[-1:] == (400,):
+            raise _Fail(f"the codes have shape {tuple(z.shape)}, expected (5, 7) for latent_dim=7: end with "
+                        f"nn.Linear(400, latent_dim)")
+        fixed = " (use the latent_dim argument, not a fixed number)" if z.dim() == 2 and z.shape[0] == batch else ""
+        raise _Fail(f"the codes have shape {tuple(z.shape)}, expected (5, 7) for latent_dim=7{fixed}")
+    want = 784 * 400 + 400 + 400 * latent_dim + latent_dim
+    if _n_params(net) != want:
+        raise _Fail(f"{_n_params(net):,} parameters, expected {want:,} = 784*400 + 400 + 400*7 + 7 for "
+                    f"Linear(784, 400) and Linear(400, latent_dim); check the layer widths")
+    last = _leaves(net)[-1]
+    if isinstance(last, _ACTIVATIONS) or bool((z >= 0).all()):
+        name = type(last).__name__ if isinstance(last, _ACTIVATIONS) else "an activation (all codes are >= 0)"
+        relu = " (a ReLU would waste half the latent space)" if isinstance(last, nn.ReLU) else ""
+        raise _Fail(f"the encoder ends in {name}: leave z without an activation, so codes can take any "
+                    f"value{relu}")
+    if _is_affine(net, torch.rand(batch, 1, 28, 28), x):
+        raise _Fail("the encoder is linear: put nn.ReLU() between Linear(784, 400) and Linear(400, latent_dim)")
+
+
+def check_make_decoder(fn: Callable) -> Callable:
+    """Exercise 1.3 (notebooks/01_autoencoder.ipynb): make_decoder(latent_dim), the encoder's mirror image."""
+    return _run("1.3", "make_decoder", fn, reference_make_decoder, _check_make_decoder)
+
+
+def _check_make_decoder(fn: Callable) -> None:
+    latent_dim, batch = 7, 5
+    torch.manual_seed(13)
+    net = _module(_call(fn, latent_dim, what="make_decoder(7)"), "make_decoder(7)")
+    z = torch.randn(batch, latent_dim)
+    x_hat = _tensor(_call(net, z, what="your decoder, run on codes (5, 7),"), "the decoder's output")
+    if x_hat.shape != (batch, 1, 28, 28):
+        hint = ": end with nn.Unflatten(1, (1, 28, 28))" if x_hat.shape == (batch, 784) else ""
+        raise _Fail(f"the images have shape {tuple(x_hat.shape)}, expected (5, 1, 28, 28){hint}")
+    want = latent_dim * 400 + 400 + 400 * 784 + 784
+    if _n_params(net) != want:
+        raise _Fail(f"{_n_params(net):,} parameters, expected {want:,} = 7*400 + 400 + 400*784 + 784 for "
+                    f"Linear(latent_dim, 400) and Linear(400, 784); check the layer widths")
+    lo, hi = x_hat.min().item(), x_hat.max().item()
+    if lo < 0 or hi > 1:
+        tanh = " (Tanh gives [-1, 1], the GANs' range)" if any(isinstance(m, nn.Tanh) for m in net.modules()) else ""
+        raise _Fail(f"pixels range over [{lo:.3g}, {hi:.3g}], outside [0, 1]{tanh}: end in nn.Sigmoid() so the "
+                    f"outputs are intensities like the data")
+    if lo >= 0.5:
+        raise _Fail("every pixel is >= 0.5: there is a ReLU right before the Sigmoid; nothing goes between "
+                    "Linear(400, 784) and nn.Sigmoid()")
+    if _is_affine(net, torch.randn(batch, latent_dim), z, post=lambda t: torch.logit(t.double())):
+        raise _Fail("the decoder is linear before its Sigmoid: put nn.ReLU() after Linear(latent_dim, 400)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notebook 02: the variational autoencoder
+# ---------------------------------------------------------------------------------------------------
+
+def check_reparameterize(fn: Callable) -> Callable:
+    """Exercise 2.1 (notebooks/02_vae.ipynb): reparameterize(mu, logvar) -> z = mu + sigma * eps."""
+    return _run("2.1", "reparameterize", fn, reference_reparameterize, _check_reparameterize)
+
+
+def _check_reparameterize(fn: Callable) -> None:
+    torch.manual_seed(21)
+    mu, logvar = torch.randn(6, 4), torch.randn(6, 4)  # (B, latent_dim)
+    mu_g, logvar_g = mu.clone().requires_grad_(), logvar.clone().requires_grad_()
+    torch.manual_seed(210)
+    z = _tensor(_call(fn, mu_g, logvar_g), "z")
+    torch.manual_seed(210)
+    want = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # the same eps, if drawn the same way
+    if z.shape != mu.shape:
+        raise _Fail(f"z has shape {tuple(z.shape)}, expected {tuple(mu.shape)} like mu: one sample per entry")
+    if torch.isnan(z).any():
+        raise _Fail("z contains NaN: logvar = log sigma^2 can be negative, so sqrt(logvar) or log(logvar) fail; "
+                    "sigma = torch.exp(0.5 * logvar)")
+    if _close(z, mu):
+        raise _Fail("z equals mu, there is no noise: z = mu + sigma * eps with eps = torch.randn_like(sigma)")
+    if not _close(z, want):  # another way to draw eps (torch.normal, rsample) is fine: judge by statistics
+        _reparameterize_statistics(fn)
+    if not z.requires_grad:
+        raise _Fail("z is cut off from mu and logvar (torch.no_grad, .detach() or Normal(...).sample()): "
+                    "z = mu + sigma * eps lets the gradients reach the encoder")
+    z.sum().backward()
+    if logvar_g.grad is None or not logvar_g.grad.abs().sum() > 0:
+        raise _Fail("no gradient reaches logvar: write z = mu + sigma * eps with sigma = torch.exp(0.5 * logvar) "
+                    "(torch.normal gives sigma no gradient; so do .detach() and .data)")
+    if mu_g.grad is None or not torch.allclose(mu_g.grad, torch.ones_like(mu)):
+        raise _Fail("dz/dmu should be 1: z = mu + sigma * eps, with mu added as it is")
+
+
+def _reparameterize_statistics(fn: Callable) -> None:
+    """_Fail unless fn's samples for a fixed (mu, logvar) have mean mu and std exp(logvar / 2) per dimension."""
+    mu = torch.tensor([0.5, -1.0, 2.0, 0.0])
+    logvar = torch.tensor([-2.0, -0.5, 0.7, 1.5])  # sigma = [0.37, 0.78, 1.42, 2.12]
+    n = 4000
+    torch.manual_seed(211)
+    with torch.no_grad():
+        z = _tensor(_call(fn, mu.expand(n, 4).clone(), logvar.expand(n, 4).clone()), "z")
+    if z.shape != (n, 4):
+        raise _Fail(f"for mu of shape ({n}, 4), z has shape {tuple(z.shape)}: one sample per entry of mu")
+    sigma = torch.exp(0.5 * logvar)
+    mean, std = z.float().mean(0), z.float().std(0)
+
+    def near(a, b, tol=0.06):
+        return bool(((a - b).abs() <= tol * b.abs().clamp(min=0.2)).all())
+
+    if bool((std < 1e-6).all()):
+        raise _Fail("every sample got the same noise: draw one eps per entry, eps = torch.randn_like(sigma)")
+    for cand, hint in (
+        (torch.exp(logvar), "the spread is sigma^2 = exp(logvar), the variance: sigma = torch.exp(0.5 * logvar)"),
+        (logvar.abs(), "logvar used as sigma: logvar is log sigma^2, so sigma = torch.exp(0.5 * logvar)"),
+        (torch.exp(-0.5 * logvar), "sigma = exp(-logvar / 2) has the wrong sign: sigma = torch.exp(0.5 * logvar)"),
+        (0.5 * logvar.exp(), "sigma = exp(logvar) / 2: the 1/2 goes inside the exp, torch.exp(0.5 * logvar)"),
+        (sigma / 12 ** 0.5, "eps is uniform (torch.rand_like); it must be standard normal: torch.randn_like(sigma)"),
+    ):
+        if near(std, cand) and not near(std, sigma):
+            raise _Fail(hint)
+    if not bool(((mean - mu).abs() <= 5 * sigma / n ** 0.5).all()):
+        raise _Fail(f"z's mean over many draws is {_show(mean)}, expected mu = {_show(mu)}: eps must have mean 0 "
+                    f"(torch.randn_like), and z = mu + sigma * eps")
+    if not near(std, sigma):
+        raise _Fail(f"z's spread over many draws is {_show(std)}, expected sigma = exp(0.5 * logvar) = {_show(sigma)}")
+
+
+def check_kl_divergence(fn: Callable) -> Callable:
+    """Exercise 2.2 (notebooks/02_vae.ipynb): kl_divergence(mu, logvar) -> (B,), KL(N(mu, sigma^2) || N(0, I))."""
+    return _run("2.2", "kl_divergence", fn, _reference("kl_divergence"), _check_kl_divergence)
+
+
+def _check_kl_divergence(fn: Callable) -> None:
+    torch.manual_seed(22)
+    mu, logvar = torch.randn(5, 3), 0.8 * torch.randn(5, 3)  # (B, latent_dim)
+    got = _tensor(_call(fn, mu.clone().requires_grad_(), logvar.clone().requires_grad_()), "the KL")
+    want = _reference("kl_divergence")(mu, logvar)  # (5,)
+    terms = -0.5 * (1 + logvar - mu ** 2 - logvar.exp())  # (5, 3), one per latent dim
+    sigma = torch.exp(0.5 * logvar)
+    formula = "KL = -1/2 * sum over dim 1 of (1 + logvar - mu^2 - exp(logvar))"
+    _known_mistake(got, [
+        (2 * want, "twice labkit's value: the closed form has a factor 1/2 in front, KL = -0.5 * sum(...)"),
+        (-want, "the KL came out negative: a sign is flipped; KL = -0.5 * sum(1 + logvar - mu^2 - exp(logvar)) >= 0"),
+        (want / 3, "averaged over the latent dims: sum over them instead (dim=1); the KL of independent dims adds up"),
+        (want.sum(), "summed over the batch to one number: return one KL per image, shape (B,), summing over "
+                     "dim=1 only"),
+        (want.mean(), "averaged over the batch to one number: return one KL per image, shape (B,) (vae_loss takes "
+                      "the mean over images)"),
+        (terms, "one value per latent dimension, shape (5, 3): sum over the latent dims, dim=1, to get (B,)"),
+        (-0.5 * (1 + sigma - mu ** 2 - logvar.exp()).sum(1), "sigma used where log sigma^2 is expected: the second "
+                                                             "term is logvar itself"),
+        (-0.5 * (1 + torch.log(logvar ** 2) - mu ** 2 - logvar ** 2).sum(1),
+         "logvar treated as sigma: it holds log sigma^2, so log sigma^2 = logvar and sigma^2 = exp(logvar)"),
+        (-0.5 * (1 + logvar - mu ** 2 - logvar ** 2).sum(1), "sigma^2 is exp(logvar), not logvar^2"),
+        (-0.5 * (1 + logvar - mu ** 2 - sigma).sum(1), "sigma used where sigma^2 is expected: the last term is "
+                                                       "sigma^2 = exp(logvar), not exp(0.5 * logvar)"),
+        (-0.5 * (1 + logvar - mu - logvar.exp()).sum(1), "mu where mu^2 is expected: the term is mu.pow(2)"),
+        (-0.5 * (logvar - mu ** 2 - logvar.exp()).sum(1), "the 1 inside the sum is missing: 1 + logvar - mu^2 - "
+                                                          "exp(logvar)"),
+    ])
+    if torch.isnan(got).any():
+        raise _Fail("the KL contains NaN: logvar = log sigma^2 can be negative, so log(logvar) or sqrt(logvar) "
+                    "fail; sigma^2 = logvar.exp()")
+    _expect(got, want, "the KL", formula)
+    _needs_grad(got, "the KL")
+
+
+def check_vae_loss(fn: Callable) -> Callable:
+    """Exercise 2.3 (notebooks/02_vae.ipynb): vae_loss(x_hat, x, mu, logvar) -> (total, recon, kl), per image."""
+    return _run("2.3", "vae_loss", fn, _reference("vae_loss"), _check_vae_loss)
+
+
+def _check_vae_loss(fn: Callable) -> None:
+    torch.manual_seed(23)
+    batch = 4
+    x = torch.rand(batch, 1, 28, 28)  # (B, 1, 28, 28) in [0, 1]
+    x_hat = torch.sigmoid(torch.randn(batch, 1, 28, 28))  # decoder output in (0, 1)
+    mu, logvar = torch.randn(batch, 3), 0.8 * torch.randn(batch, 3)
+    got = _call(fn, x_hat.clone().requires_grad_(), x, mu.clone().requires_grad_(), logvar.clone().requires_grad_())
+    if not (isinstance(got, (tuple, list)) and len(got) == 3):
+        raise _Fail(f"expected three values (total, recon, kl), got {_describe(got)}")
+    total, recon, kl = (_tensor(v, name) for v, name in zip(got, ("total", "recon", "kl")))
+    w_total, w_recon, w_kl = _reference("vae_loss")(x_hat, x, mu, logvar)
+    wants = (w_total, w_recon, w_kl)
+    for i, (value, name) in enumerate(zip((total, recon, kl), ("total", "recon", "kl"))):
+        if not _close(value, wants[i]) and any(_close(value, w) for j, w in enumerate(wants) if j != i):
+            raise _Fail(f"{name} holds another term's value: return them in the order (total, recon, kl)")
+    flat_x, flat_hat = x.flatten(1), x_hat.flatten(1)
+    bce = F.binary_cross_entropy
+    _known_mistake(recon, [
+        (w_recon / 784, "recon is the BCE averaged over pixels (F.binary_cross_entropy's default): sum over the 784 "
+                        "pixels, reduction='sum', then divide by the batch size"),
+        (w_recon * batch, "recon is summed over the batch: divide the pixel sum by the batch size, len(x)"),
+        (w_recon / batch, "recon divides by the batch size twice: sum over pixels and images, divide by len(x) once"),
+        (bce(flat_hat, flat_x, reduction="none").sum(1), "recon has one value per image: take the mean over the "
+                                                         "batch (the pixel sum divided by len(x))"),
+        (((flat_hat - flat_x) ** 2).sum() / batch, "recon is the squared error; the VAE's Bernoulli decoder uses "
+                                                   "binary cross-entropy, F.binary_cross_entropy(x_hat, x, "
+                                                   "reduction='sum') / len(x)"),
+        (F.mse_loss(flat_hat, flat_x), "recon is the mean squared error; the VAE uses binary cross-entropy summed "
+                                       "over pixels: F.binary_cross_entropy(x_hat, x, reduction='sum') / len(x)"),
+        (bce(flat_x, flat_hat, reduction="sum") / batch, "the BCE's arguments are swapped: "
+                                                         "F.binary_cross_entropy(x_hat, x), prediction first"),
+    ])
+    _expect(recon, w_recon, "recon", "recon = F.binary_cross_entropy(x_hat, x, reduction='sum') / len(x)")
+    per_image = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1)
+    _known_mistake(kl, [
+        (w_kl * batch, "kl is summed over the batch: take the mean over images, kl_divergence(mu, logvar).mean()"),
+        (per_image, "kl has one value per image: take their mean, kl_divergence(mu, logvar).mean()"),
+        (2 * w_kl, "kl is twice labkit's: the closed form has a factor 1/2 in front"),
+    ])
+    _expect(kl, w_kl, "kl", "kl = kl_divergence(mu, logvar).mean()")
+    _known_mistake(total, [
+        (w_recon - w_kl, "total = recon - kl: the negative ELBO adds them, total = recon + kl"),
+        (w_recon, "total leaves out the KL: total = recon + kl"),
+        ((w_recon + w_kl) / 2, "total is the average of the two terms: add them, total = recon + kl"),
+    ])
+    _expect(total, w_total, "total", "total = recon + kl")
+    _needs_grad(total, "total")

@@ -1,0 +1,299 @@
+"""The exercise checks of notebooks 03 (the MLP GAN) and 04 (the DCGAN) (see labkit.checks for how a check cell uses them)."""
+from __future__ import annotations
+
+import copy
+import numbers
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checking import (_Fail, _call, _close, _describe, _expect, _known_mistake, _leaves, _module, _n_params,
+                       _needs_grad, _reference, _run, _shape, _tensor, reference_conv_transpose_out, reference_d_step,
+                       reference_g_block)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notebook 03: the MLP GAN
+# ---------------------------------------------------------------------------------------------------
+
+def check_discriminator_loss(fn: Callable) -> Callable:
+    """Exercise 3.1 (notebooks/03_mnist_gan.ipynb): discriminator_loss(d_real, d_fake), the mean of two BCEs."""
+    return _run("3.1", "discriminator_loss", fn, _reference("discriminator_loss"), _check_discriminator_loss)
+
+
+def _check_discriminator_loss(fn: Callable) -> None:
+    torch.manual_seed(31)
+    d_real = torch.sigmoid(torch.randn(8) + 1)  # (B,) D's probabilities on real images
+    d_fake = torch.sigmoid(torch.randn(8) - 1)  # (B,) ... on fakes
+    got = _tensor(_call(fn, d_real.clone().requires_grad_(), d_fake.clone().requires_grad_()), "the loss")
+    want = _reference("discriminator_loss")(d_real, d_fake)
+    bce, ones, zeros = F.binary_cross_entropy, torch.ones(8), torch.zeros(8)
+    real, fake = bce(d_real, ones), bce(d_fake, zeros)
+    _known_mistake(got, [
+        ((bce(d_real, zeros) + bce(d_fake, ones)) / 2, "the labels are swapped: real images get label 1 "
+                                                       "(torch.ones_like(d_real)), fakes label 0"),
+        (real + fake, "twice labkit's value: average the two halves, (loss_real + loss_fake) / 2, so the loss at "
+                      "the equilibrium D = 1/2 is log 2"),
+        (-want, "the sign: that is D's objective [log D(x) + log(1 - D(G(z)))] / 2, which D maximises; the loss to "
+                "minimise is its negative"),
+        (-2 * want, "the sign: log D(x) + log(1 - D(G(z))) is what D maximises; the loss is its negative, "
+                    "averaged: [BCE(D(x), 1) + BCE(D(G(z)), 0)] / 2"),
+        ((real + bce(d_fake, ones)) / 2, "the fakes get label 1, as in G's loss: D should call them fake, "
+                                         "torch.zeros_like(d_fake)"),
+        (real, "only the real half: add the fakes' BCE(D(G(z)), 0) and average the two"),
+        (fake, "only the fake half: add the real images' BCE(D(x), 1) and average the two"),
+        ((bce(d_real, ones, reduction="sum") + bce(d_fake, zeros, reduction="sum")) / 2,
+         "summed over the batch: take the mean over images (the BCE's default), so the loss does not grow with it"),
+        ((((d_real - 1) ** 2).mean() + (d_fake ** 2).mean()) / 2, "that is a least-squares loss; this GAN's D uses "
+                                                                  "binary cross-entropy, F.binary_cross_entropy"),
+    ])
+    _expect(got, want, "the loss", "L_D = [BCE(d_real, 1) + BCE(d_fake, 0)] / 2")
+    _needs_grad(got, "the loss")
+
+
+def check_generator_loss(fn: Callable) -> Callable:
+    """Exercise 3.2 (notebooks/03_mnist_gan.ipynb): generator_loss(d_fake), the non-saturating -log D(G(z))."""
+    return _run("3.2", "generator_loss", fn, _reference("generator_loss"), _check_generator_loss)
+
+
+def _check_generator_loss(fn: Callable) -> None:
+    torch.manual_seed(32)
+    d_fake = torch.sigmoid(torch.randn(8) - 1)  # (B,) D's probabilities on fakes
+    got = _tensor(_call(fn, d_fake.clone().requires_grad_()), "the loss")
+    want = _reference("generator_loss")(d_fake)
+    log_d, log_1md = torch.log(d_fake), torch.log(1 - d_fake)
+    _known_mistake(got, [
+        (log_1md.mean(), "that is the saturating loss log(1 - D(G(z))): its gradient vanishes while D rejects the "
+                         "fakes; minimise -log D(G(z)) = BCE(d_fake, 1) instead"),
+        (-log_1md.mean(), "label 0 teaches G to make fakes that D calls fake: G wants D(G(z)) -> 1, "
+                          "BCE(d_fake, torch.ones_like(d_fake))"),
+        (log_d.mean(), "the sign: minimise -log D(G(z)) (maximise log D(G(z))), i.e. BCE(d_fake, 1)"),
+        (-log_d.sum(), "summed over the batch: take the mean (the BCE's default), so the loss does not grow with it"),
+        (-log_d, "one loss per image, shape (8,): take the mean over the batch"),
+        (((d_fake - 1) ** 2).mean(), "that is a least-squares loss; this GAN's G uses binary cross-entropy, "
+                                     "BCE(d_fake, 1)"),
+    ])
+    _expect(got, want, "the loss", "L_G = BCE(d_fake, 1) = -mean(log d_fake)")
+    _needs_grad(got, "the loss")
+
+
+def check_d_step(fn: Callable) -> Callable:
+    """Exercise 3.3 (notebooks/03_mnist_gan.ipynb): d_step(x, fake, net_D, opt_D) -> (loss_D, D_x, D_G_z1)."""
+    return _run("3.3", "d_step", fn, reference_d_step, _check_d_step)
+
+
+def _tiny_gan() -> tuple[nn.Module, nn.Module]:
+    """net_G: z (B, 4) -> (B, 6); net_D: (B, 6) -> probability (B,). Small enough to compare exactly."""
+    net_G = nn.Sequential(nn.Linear(4, 6), nn.Tanh())
+    net_D = nn.Sequential(nn.Linear(6, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1), nn.Sigmoid(), nn.Flatten(0))
+    return net_G, net_D
+
+
+def _check_d_step(fn: Callable) -> None:
+    torch.manual_seed(33)
+    net_G, net_D = _tiny_gan()
+    x, z = torch.randn(5, 6), torch.randn(5, 4)  # real batch (B, 6), noise (B, 4)
+    lr, stale = 0.1, 0.5  # stale: gradients left over from an earlier step
+    start = [p.detach().clone() for p in net_D.parameters()]
+
+    ref_D = copy.deepcopy(net_D)
+    with torch.no_grad():
+        d_real, d_fake = ref_D(x), ref_D(net_G(z))
+    ref_loss, ref_dx, ref_dgz = reference_d_step(x, net_G(z), ref_D, torch.optim.SGD(ref_D.parameters(), lr=lr))
+    after = [p.detach() for p in ref_D.parameters()]
+    grads = [(p0 - p1) / lr for p0, p1 in zip(start, after)]  # what the right step's gradient was
+
+    for p in net_D.parameters():
+        p.grad = torch.full_like(p, stale)
+    fake = net_G(z)  # attached to G, as in fit_gan
+    got = _call(fn, x, fake, net_D, torch.optim.SGD(net_D.parameters(), lr=lr))
+    if any(p.grad is not None for p in net_G.parameters()):
+        raise _Fail("gradients reach G in the D step: score the fakes with net_D(fake.detach()), so D's loss "
+                    "changes D only")
+    now = [p.detach() for p in net_D.parameters()]
+
+    def params_are(expected):
+        return all(torch.allclose(a, b, atol=1e-6) for a, b in zip(now, expected))
+
+    if not params_are(after):
+        if params_are(start):
+            if all(p.grad is not None and bool((p.grad == stale).all()) for p in net_D.parameters()):
+                raise _Fail("D did not change and no gradient was computed: opt_D.zero_grad(), then "
+                            "loss_D.backward(), then opt_D.step()")
+            raise _Fail("D's parameters did not change: after loss_D.backward(), call opt_D.step()")
+        if params_are([p0 - lr * (g + stale) for p0, g in zip(start, grads)]):
+            raise _Fail("the gradients of the previous step were added to this one: call opt_D.zero_grad() "
+                        "before loss_D.backward()")
+        if params_are([p0 - lr * stale for p0 in start]):
+            raise _Fail("D stepped on old gradients: call opt_D.zero_grad(), then loss_D.backward(), then "
+                        "opt_D.step()")
+        raise _Fail("D's update differs from labkit's: loss_D should be discriminator_loss(net_D(x), "
+                    "net_D(fake.detach())), followed by one backward() and one opt_D.step()")
+
+    if not (isinstance(got, (tuple, list)) and len(got) == 3):
+        raise _Fail(f"expected three values (loss_D, D_x, D_G_z1), got {_describe(got)}")
+    item = " (keep tensors, detached: .item() waits for the GPU at every batch)"
+    loss, dx, dgz = (_tensor(v, name, item if isinstance(v, float) else "")
+                     for v, name in zip(got, ("loss_D", "D_x", "D_G_z1")))
+    with torch.no_grad():
+        dx_after, dgz_after = net_D(x).mean(), net_D(fake).mean()
+    for value, name, want, late in ((dx, "D_x", ref_dx, dx_after), (dgz, "D_G_z1", ref_dgz, dgz_after)):
+        if value.numel() != 1:
+            raise _Fail(f"{name} has {_shape(value.shape)}: return the batch mean, one number (.mean())")
+        if _close(value.reshape(()), late) and not _close(value.reshape(()), want):
+            raise _Fail(f"{name} was measured after D's update: return the mean of D's outputs from the forward "
+                        f"pass before the step")
+    if _close(dx.reshape(()), ref_dgz) and _close(dgz.reshape(()), ref_dx):
+        raise _Fail("D_x and D_G_z1 are swapped: return (loss_D, D(x).mean(), D(G(z)).mean())")
+    for value, name, want in ((loss, "loss_D", ref_loss), (dx, "D_x", d_real.mean()), (dgz, "D_G_z1", d_fake.mean())):
+        _expect(value.reshape(()), want, name, "return (loss_D, D(x).mean(), D(G(z)).mean()) from before the step")
+        if value.requires_grad:
+            raise _Fail(f"{name} still holds the graph: return it detached, {name}.detach(), so it does not keep "
+                        f"the batch's activations alive")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notebook 04: the DCGAN
+# ---------------------------------------------------------------------------------------------------
+
+def check_weights_init(fn: Callable) -> Callable:
+    """Exercise 4.1 (notebooks/04_abstract_art_dcgan.ipynb): weights_init(m), the DCGAN initialisation."""
+    return _run("4.1", "weights_init", fn, _reference("weights_init"), _check_weights_init)
+
+
+def _check_weights_init(fn: Callable) -> None:
+    torch.manual_seed(41)
+    cfg = _reference("DCGANConfig")()
+    nets = (_reference("DCGANGenerator")(cfg), _reference("DCGANDiscriminator")(cfg))
+    kinds = (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)
+    layers = [m for net in nets for m in net.modules() if isinstance(m, kinds)]
+    before = [m.weight.detach().clone() for m in layers]
+    for net in nets:
+        try:
+            with torch.no_grad():
+                _call(net.apply, fn, what="net.apply(weights_init)")
+        except _Fail as e:
+            if "AttributeError" not in str(e):
+                raise
+            raise _Fail(f"{e}; apply() calls it on every layer, ReLU and Sequential included: change only the Conv "
+                        f"and BatchNorm layers (isinstance(m, ...))") from None
+    if all(torch.equal(m.weight.detach(), w0) for m, w0 in zip(layers, before)):
+        raise _Fail("weights_init changed no layer: draw Conv2d and ConvTranspose2d weights from N(0, 0.02), "
+                    "BatchNorm2d weights from N(1, 0.02), and set BatchNorm2d biases to 0")
+    for m, w0 in zip(layers, before):
+        if torch.equal(m.weight.detach(), w0):
+            if isinstance(m, nn.BatchNorm2d):
+                raise _Fail("the BatchNorm2d layers kept PyTorch's default scale 1: draw it from N(1, 0.02), "
+                            "nn.init.normal_(m.weight, 1.0, 0.02), and set m.bias to 0")
+            raise _Fail(f"the {type(m).__name__} layers kept PyTorch's default initialisation: match nn.Conv2d and "
+                        f"nn.ConvTranspose2d, isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))")
+    for m in layers:
+        if isinstance(m, nn.BatchNorm2d):
+            continue
+        mean, std = m.weight.mean().item(), m.weight.std().item()
+        if abs(std - 1) < 0.1 and abs(mean - 0.02) < 0.01:
+            raise _Fail("conv weights have mean 0.02 and std 1: normal_'s arguments are (tensor, mean, std), "
+                        "nn.init.normal_(m.weight, 0.0, 0.02)")
+        if abs(std - 0.02) > 0.003 or abs(mean) > 0.003:
+            raise _Fail(f"{type(m).__name__} weights have mean {mean:.3g} and std {std:.3g}, expected N(0, 0.02): "
+                        f"nn.init.normal_(m.weight, 0.0, 0.02)")
+    bns = [m for m in layers if isinstance(m, nn.BatchNorm2d)]
+    bn_w = torch.cat([m.weight.detach() for m in bns])
+    bn_b = torch.cat([m.bias.detach() for m in bns])
+    mean, std = bn_w.mean().item(), bn_w.std().item()
+    if abs(mean - 1) > 0.01:
+        raise _Fail(f"BatchNorm2d weights have mean {mean:.3g}, expected 1: nn.init.normal_(m.weight, 1.0, 0.02) "
+                    f"(the weight is the layer's scale; near 0 it silences the layer)")
+    if abs(std - 0.02) > 0.004:
+        raise _Fail(f"BatchNorm2d weights have std {std:.3g}, expected 0.02: nn.init.normal_(m.weight, 1.0, 0.02)")
+    if bn_b.abs().max().item() > 0:
+        raise _Fail("BatchNorm2d biases should be 0: nn.init.zeros_(m.bias)")
+
+
+def check_conv_transpose_out(fn: Callable) -> Callable:
+    """Exercise 4.2 (notebooks/04_abstract_art_dcgan.ipynb): conv_transpose_out(size, kernel, stride, padding)."""
+    return _run("4.2", "conv_transpose_out", fn, reference_conv_transpose_out, _check_conv_transpose_out)
+
+
+def _transpose_cases() -> list[tuple[int, int, int, int]]:
+    """(size, kernel, stride, padding): the DCGAN's own layers first, then a grid; all with a valid output."""
+    cases = [(1, 4, 1, 0), (4, 4, 2, 1), (32, 4, 2, 1)]
+    cases += [(s, k, st, p) for s in (1, 2, 3, 5, 8) for k in (1, 2, 3, 4, 5) for st in (1, 2, 3) for p in (0, 1, 2)
+              if (s - 1) * st - 2 * p + k > 0 and p < k]
+    return cases
+
+
+def _check_conv_transpose_out(fn: Callable) -> None:
+    cases = _transpose_cases()
+    truth = []
+    for s, k, st, p in cases:  # measured: what torch's ConvTranspose2d gives (on the meta device: shapes only)
+        layer = nn.ConvTranspose2d(1, 1, k, st, p, device="meta")
+        truth.append(layer(torch.empty(1, 1, s, s, device="meta")).shape[-1])
+    got = []
+    for case in cases:
+        value = _call(fn, *case, what="conv_transpose_out(size=%d, kernel=%d, stride=%d, padding=%d)" % case)
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise _Fail(f"expected a whole number (int), got {_describe(value)} for size={case[0]}, kernel="
+                        f"{case[1]}, stride={case[2]}, padding={case[3]}" +
+                        ("; use // or int(), sizes count pixels" if isinstance(value, float) else ""))
+        got.append(int(value))
+    for formula, hint in (
+        (lambda s, k, st, p: (s + 2 * p - k) // st + 1,
+         "that is Conv2d's formula (a convolution shrinks the image); a transposed one grows it: "
+         "(size - 1)*stride - 2*padding + kernel"),
+        (lambda s, k, st, p: (s - 1) * st + k, "padding is ignored: it trims the output, - 2*padding"),
+        (lambda s, k, st, p: (s - 1) * st - p + k, "padding trims both sides: subtract 2*padding"),
+        (lambda s, k, st, p: (s - 1) * st + 2 * p + k, "padding trims a transposed convolution's output: - 2*padding"),
+        (lambda s, k, st, p: s * st - 2 * p + k, "one stride too many: (size - 1)*stride, since size pixels have "
+                                                  "size - 1 gaps"),
+        (lambda s, k, st, p: s * st, "size*stride holds only for kernel 4, stride 2, padding 1; in general "
+                                     "(size - 1)*stride - 2*padding + kernel"),
+        (lambda s, k, st, p: (s - 1) * st - 2 * p + k + 1, "one too many: (size - 1)*stride - 2*padding + kernel"),
+        (lambda s, k, st, p: (s - 1) * st - 2 * p + k - 1, "one too few: (size - 1)*stride - 2*padding + kernel"),
+    ):
+        if got != truth and got == [formula(*case) for case in cases]:
+            raise _Fail(hint)
+    for case, g, t in zip(cases, got, truth):
+        if g != t:
+            raise _Fail(f"conv_transpose_out(size=%d, kernel=%d, stride=%d, padding=%d) returned {g}, "
+                        f"nn.ConvTranspose2d gives {t}" % case)
+
+
+def check_g_block(fn: Callable) -> Callable:
+    """Exercise 4.3 (notebooks/04_abstract_art_dcgan.ipynb): g_block(in_ch, out_ch), one DCGAN generator block."""
+    return _run("4.3", "g_block", fn, reference_g_block, _check_g_block)
+
+
+def _check_g_block(fn: Callable) -> None:
+    in_ch, out_ch = 6, 3
+    torch.manual_seed(43)
+    net = _module(_call(fn, in_ch, out_ch, what="g_block(6, 3)"), "g_block(6, 3)")
+    leaves = _leaves(net)
+    if not any(isinstance(m, nn.ConvTranspose2d) for m in leaves):
+        conv = " nn.Conv2d shrinks the image;" if any(isinstance(m, nn.Conv2d) for m in leaves) else ""
+        raise _Fail(f"no nn.ConvTranspose2d:{conv} the generator grows the image with "
+                    f"nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)")
+    x = torch.randn(2, in_ch, 5, 5)
+    out = _tensor(_call(net, x, what="your block, run on (2, 6, 5, 5),"), "the block's output")
+    if out.shape != (2, out_ch, 10, 10):
+        raise _Fail(f"from (2, 6, 5, 5) it gives {tuple(out.shape)}, expected (2, 3, 10, 10): kernel_size=4, "
+                    f"stride=2, padding=1 doubles the height and width; out_ch channels")
+    if any(isinstance(m, nn.ConvTranspose2d) and m.bias is not None for m in leaves):
+        raise _Fail("the transposed convolution has a bias: use bias=False, the BatchNorm right after it removes "
+                    "any constant shift (and adds its own)")
+    if not any(isinstance(m, nn.BatchNorm2d) for m in leaves):
+        raise _Fail("no nn.BatchNorm2d(out_ch) after the transposed convolution (DCGAN normalises every hidden "
+                    "layer of G)")
+    if any(isinstance(m, nn.LeakyReLU) for m in leaves):
+        raise _Fail("LeakyReLU is the discriminator's activation; the DCGAN generator uses nn.ReLU(True)")
+    if not any(isinstance(m, nn.ReLU) for m in leaves):
+        raise _Fail("no activation: end the block with nn.ReLU(True)")
+    want = in_ch * out_ch * 4 * 4 + 2 * out_ch
+    if _n_params(net) != want:
+        raise _Fail(f"{_n_params(net)} parameters, expected {want} = 6*3*4*4 (a 4x4 kernel, no bias) + 2*3 "
+                    f"(BatchNorm's scale and shift); kernel_size=4")
+    kinds = [type(m) for m in leaves if isinstance(m, (nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU))]
+    if kinds != [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU] or bool((out < 0).any()):
+        raise _Fail("the layers are out of order: ConvTranspose2d -> BatchNorm2d -> ReLU")
