@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from operator import itemgetter
 from pathlib import Path
 
 import torch
@@ -25,7 +26,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from labkit.config import get_device, set_seed  # noqa: E402
-from labkit.models.dcgan import DCGANConfig, build_dcgan, make_optimizers, use_cuda_speedups  # noqa: E402
+from labkit import registry  # noqa: E402
+from labkit.models.dcgan import DCGANConfig, build_dcgan, use_cuda_speedups  # noqa: E402
 from labkit.train import fit_gan  # noqa: E402
 
 
@@ -58,7 +60,7 @@ def seconds_per_batch(args: argparse.Namespace) -> float:
     cfg = DCGANConfig(batch_size=args.batch_size, amp=flag, channels_last=flag)
     set_seed(0)
     net_G, net_D = build_dcgan(cfg, device)
-    opt_G, opt_D = make_optimizers(net_G, net_D, cfg)
+    opt_G, opt_D = itemgetter("opt_G", "opt_D")(registry.optimizers(cfg, {"net_G": net_G, "net_D": net_D}))
     real_x = torch.rand(args.batch_size * args.batches, cfg.nc, 64, 64).mul_(2).sub_(1)  # (N, 3, 64, 64) in [-1, 1]
     fixed_noise = torch.randn(64, cfg.latent_dim, 1, 1, device=device)
     kwargs = dict(opt_G=opt_G, opt_D=opt_D, batch_size=args.batch_size, device=device, fixed_noise=fixed_noise,

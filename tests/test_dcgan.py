@@ -1,9 +1,12 @@
 """The DCGAN of notebook 04: architecture as specified, DCGAN initialisation, training steps, CUDA-only flags."""
+from operator import itemgetter
+
 import pytest
 import torch
 from torch import nn
 
-from labkit.models.dcgan import (DCGANConfig, Discriminator, Generator, build_dcgan, layer_shapes, make_optimizers,
+from labkit import registry
+from labkit.models.dcgan import (DCGANConfig, Discriminator, Generator, build_dcgan, layer_shapes,
                                  use_cuda_speedups, weights_init)
 from labkit.train import d_step, fit_gan, g_step
 
@@ -85,7 +88,7 @@ def test_one_step_changes_both_networks():
     torch.manual_seed(0)
     cfg = DCGANConfig()
     net_G, net_D = build_dcgan(cfg, "cpu")
-    opt_G, opt_D = make_optimizers(net_G, net_D, cfg)
+    opt_G, opt_D = itemgetter("opt_G", "opt_D")(registry.optimizers(cfg, {"net_G": net_G, "net_D": net_D}))
     assert opt_G.param_groups[0]["lr"] == 2e-4 and opt_G.param_groups[0]["betas"] == (0.5, 0.999)
     G0 = [p.detach().clone() for p in net_G.parameters()]
     D0 = [p.detach().clone() for p in net_D.parameters()]
@@ -108,7 +111,7 @@ def test_fit_gan_trains_the_dcgan_for_an_epoch():
     torch.manual_seed(0)
     cfg = DCGANConfig(batch_size=4)
     net_G, net_D = build_dcgan(cfg, "cpu")
-    opt_G, opt_D = make_optimizers(net_G, net_D, cfg)
+    opt_G, opt_D = itemgetter("opt_G", "opt_D")(registry.optimizers(cfg, {"net_G": net_G, "net_D": net_D}))
     fixed_noise = torch.randn(3, cfg.latent_dim, 1, 1)
     history = fit_gan(net_G, net_D, torch.rand(12, 3, 64, 64) * 2 - 1, opt_G=opt_G, opt_D=opt_D, num_epochs=1,
                       batch_size=4, device="cpu", fixed_noise=fixed_noise, progress=False, max_batches=2)
@@ -137,7 +140,7 @@ def test_cuda_defaults_to_channels_last_and_mixed_precision():
     cfg = DCGANConfig(batch_size=8)
     net_G, net_D = build_dcgan(cfg, "cuda")
     assert net_D.main[2].weight.is_contiguous(memory_format=torch.channels_last)
-    opt_G, opt_D = make_optimizers(net_G, net_D, cfg)
+    opt_G, opt_D = itemgetter("opt_G", "opt_D")(registry.optimizers(cfg, {"net_G": net_G, "net_D": net_D}))
     history = fit_gan(net_G, net_D, torch.rand(16, 3, 64, 64) * 2 - 1, opt_G=opt_G, opt_D=opt_D, num_epochs=1,
                       batch_size=8, device="cuda", fixed_noise=torch.randn(4, cfg.latent_dim, 1, 1), progress=False,
                       amp=use_cuda_speedups(cfg.amp, "cuda"))

@@ -122,15 +122,6 @@ def build_dcgan(cfg: DCGANConfig, device: torch.device | str = "cpu") -> tuple[G
     return net_G.to(device, memory_format=memory_format), net_D.to(device, memory_format=memory_format)
 
 
-def make_optimizers(net_G: nn.Module, net_D: nn.Module, cfg: DCGANConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """One Adam per network with the paper's lr and betas: (opt_G, opt_D)."""
-    from ..optim import adam
-
-    opt_G = adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas)
-    opt_D = adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
-    return opt_G, opt_D
-
-
 def layer_shapes(net: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...], int]]:
     """Run `x` through `net` and list, for each layer in call order, (layer, output shape without the
     batch dimension, its parameter count).
