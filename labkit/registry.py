@@ -85,11 +85,6 @@ def optimizers(cfg, nets: dict[str, nn.Module]) -> dict[str, torch.optim.Optimiz
     return {key.replace("net", "opt", 1): adam(net.parameters(), lr=cfg.lr, betas=betas) for key, net in nets.items()}
 
 
-def main_net(name: str, nets: dict[str, nn.Module]) -> nn.Module:
-    """The network that makes images: the autoencoder itself, or a GAN's generator."""
-    return nets["net_G"] if get(name).family == "gan" else nets["net"]
-
-
 @torch.no_grad()
 def samples(name: str, nets: dict[str, nn.Module], n: int, *, seed: int = 0,
             data: torch.Tensor | None = None) -> torch.Tensor:
