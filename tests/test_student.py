@@ -182,3 +182,70 @@ def test_the_lab_notebooks_make_a_student_version_without_solutions(tmp_path):
                 assert line.strip() not in text, f"{name}: {line.strip()}"
             assert f'raise NotImplementedError("exercise {sol.exercise}: ' in text
         assert all(not c.outputs and c.execution_count is None for c in student.cells if c.cell_type == "code")
+
+
+# --- the lab's own notebooks ------------------------------------------------------------------------------------
+
+NOT_DONE = "not done yet; using labkit's reference so you can go on"
+
+
+def _check_lines(nb) -> list[str]:
+    """The lines the check cells printed ("exercise N.M name: ...")."""
+    return [line for line in _printed(nb) if line.startswith("exercise ")]
+
+
+def test_every_exercise_sits_in_its_notebook_and_passed_in_the_committed_run():
+    """Each exercise of labkit.checks.EXERCISES has one marked solution in its notebook, in the table's order, in a
+    cell that defines the function its check cell rebinds; the committed (instructor) run printed PASS for each."""
+    from labkit.checks import EXERCISES
+
+    assert len(EXERCISES) >= 10
+    for notebook in sorted({ex.notebook for ex in EXERCISES}):
+        nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
+        table = [ex for ex in EXERCISES if ex.notebook == notebook]
+        found = solutions(nb, notebook)
+        assert [sol.exercise for sol in found] == [ex.id for ex in table], notebook
+        for ex, sol in zip(table, found):
+            assert f"def {ex.name}(" in nb.cells[sol.cell].source, ex.id
+            check = next(cell for cell in nb.cells[sol.cell + 1:] if cell.cell_type == "code")
+            assert f"{ex.name} = checks.check_{ex.name}({ex.name})" in check.source, ex.id
+        assert _check_lines(nb) == [f"exercise {ex.id} {ex.name}: PASS" for ex in table], notebook
+
+
+def _until_last_check(nb):
+    """nb cut after its last check cell: the exercises and what they need, without the rest of the notebook."""
+    last = max(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and "checks.check_" in cell.source)
+    nb.cells = nb.cells[:last + 1]
+    return nb
+
+
+def test_a_lab_notebook_runs_to_the_end_without_solutions_and_passes_with_them(tmp_path, monkeypatch):
+    """Notebook 01 as the students get it, nothing filled in, runs to the end: each check says "not done yet" and
+    the rest of the notebook runs on labkit's references, its own checks still true. With the solutions (the
+    instructor version) every check passes. 01 is the quickest lab notebook with exercises: it loads its
+    autoencoder from runs/ or trains it (seconds), so the test does not depend on the order tests run in."""
+    from labkit.checks import EXERCISES
+    from labkit.lab import execute_notebook, execution_problems
+
+    monkeypatch.setenv("LABKIT_FIGURES", str(tmp_path / "figures"))  # leave the committed figures/ alone
+    monkeypatch.setenv("LABKIT_PROFILE", "quick")
+    name = "01_autoencoder.ipynb"
+    table = [(ex.id, ex.name) for ex in EXERCISES if f"{ex.notebook}.ipynb" == name]
+    assert len(table) >= 2
+
+    write_student_notebooks(tmp_path / "student")
+    student = tmp_path / "student" / name
+    ok, message = execute_notebook(student, timeout=900)
+    assert ok, message
+    ran = nbformat.read(student, as_version=4)
+    assert execution_problems(ran) == []  # every cell ran, top to bottom
+    assert _check_lines(ran) == [f"exercise {ex_id} {ex_name}: {NOT_DONE}" for ex_id, ex_name in table]
+    assert [line for line in _printed(ran) if line.rstrip().endswith("False")] == []
+
+    teacher = tmp_path / "teacher" / name
+    teacher.parent.mkdir()
+    nbformat.write(_until_last_check(nbformat.read(ROOT / "notebooks" / name, as_version=4)), teacher)
+    ok, message = execute_notebook(teacher, timeout=300)
+    assert ok, message
+    assert _check_lines(nbformat.read(teacher, as_version=4)) == \
+        [f"exercise {ex_id} {ex_name}: PASS" for ex_id, ex_name in table]
