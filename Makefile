@@ -2,7 +2,8 @@
 #   make lab     run every notebook headless in the quick profile (PROFILE=full for the real thing)
 #   make test    unit tests + replay every notebook with nbval
 #   make weights train the shipped DCGAN (the seed's settings; resumes an interrupted run) and write weights/dcgan,
-#                and record notebook 03's GAN over 400 epochs in weights/gan_long_run
+#                and record notebook 03's GAN over 400 epochs in weights/gan_long_run, and notebook 06's GAN, WGAN-GP
+#                and SN-GAN over 3 seeds each in weights/gan_variants
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -33,6 +34,7 @@ weights: setup
 	$(VENV)/bin/$(TRAIN_DCGAN) $(if $(wildcard $(RELEASE_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --run $(RELEASE_RUN)/dcgan.pt --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_DCGAN) [--resume]"
 	$(VENV)/bin/labkit record-gan --epochs 400
+	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2
 
 clean:
 	rm -rf $(VENV) runs

@@ -210,7 +210,7 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
 # REFERENCE_AE_EPOCH seconds. estimate_lab scales them by this machine's AE epoch time.
 REFERENCE_AE_EPOCH = 0.158
 OVERHEAD_SECONDS = {"01_autoencoder": 12.5, "02_vae": 13.0, "03_mnist_gan": 13.0, "04_abstract_art_dcgan": 11.7,
-                    "05_comparison": 13.2}
+                    "05_comparison": 13.2, "06_extensions": 12.0}
 
 
 def _seconds(fn) -> float:
@@ -220,7 +220,7 @@ def _seconds(fn) -> float:
 
 
 def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]:
-    """How long each notebook 01-05 will take here on a first run (nothing in runs/ yet), in seconds.
+    """How long each notebook 01-06 will take here on a first run (nothing in runs/ yet), in seconds.
 
     Introduced in notebooks/00_setup.ipynb. Times a short slice of each model's real training loop (the code
     the notebooks run, on the profile's data) and scales it to the epochs each notebook trains, then adds the
@@ -279,6 +279,17 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
         dcgan_batches()
         epoch["dcgan"] = _seconds(dcgan_batches) / 2 * per_epoch
 
+        wcfg, wnets = registry.build("wgan_gp", device)  # notebook 06's live run: 5 critic steps per G step
+        wopts = registry.optimizers(wcfg, wnets)
+
+        def wgan_batches(n):
+            fit_gan(wnets["net_G"], wnets["net_D"], to_gan_range(x), opt_G=wopts["opt_G"], opt_D=wopts["opt_D"],
+                    num_epochs=1, batch_size=wcfg.batch_size, device=device, fixed_noise=torch.randn(25, wcfg.latent_dim),
+                    progress=False, max_batches=n, **registry.get("wgan_gp").train_options(wcfg))
+
+        wgan_batches(5)
+        epoch["wgan_gp"] = _seconds(lambda: wgan_batches(10)) / 10 * (len(x) // wcfg.batch_size)
+
     speed = epoch["ae"] / REFERENCE_AE_EPOCH  # > 1: this machine is slower than the reference
     e = prof.epochs
     training = {
@@ -287,5 +298,6 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
         "03_mnist_gan": e["gan"] * epoch["gan"] + 80 * per_batch,  # + the frozen-G run: 4 epochs x 20 batches
         "04_abstract_art_dcgan": epochs * epoch["dcgan"],
         "05_comparison": 0.0,  # loads the models of 01-04
+        "06_extensions": 80 * epoch["vae"] + 3 * epoch["wgan_gp"],  # 6 beta-VAEs + 2 CVAEs x 10 epochs, WGAN-GP 3
     }
     return {name: seconds + OVERHEAD_SECONDS[name] * speed for name, seconds in training.items()}

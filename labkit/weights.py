@@ -50,7 +50,7 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_json(data, path: Path) -> None:
+def write_json(data, path: Path) -> None:
     write_atomic(path, lambda f: f.write((json.dumps(data, indent=1) + "\n").encode()))
 
 
@@ -111,7 +111,7 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     for e in GRID_EPOCHS:
         if e <= epochs:
             save_image(history["samples"][e - 1].float() / 255, out / f"epoch_{e:03d}.png", nrow=5, pad_value=1.0)
-    _write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
+    write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
 
     # what the shipped float16 weights change: the same noise through both generators, in 0..255 pixel levels
     z = torch.randn(64, cfg.latent_dim, 1, 1, generator=torch.Generator().manual_seed(seed))
@@ -154,14 +154,14 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
             "float16_pixel_change_max": int(fp16_change.max()),
         },
     }
-    return _manifest(out, manifest)
+    return write_manifest(out, manifest)
 
 
-def _manifest(folder: Path, info: dict) -> dict:
+def write_manifest(folder: Path, info: dict) -> dict:
     """Write folder/manifest.json: `info` plus the sha256 and size of every other file in the folder."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."))
     info = {**info, "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files}}
-    _write_json(info, folder / "manifest.json")
+    write_json(info, folder / "manifest.json")
     return info
 
 
@@ -176,22 +176,21 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
     """
     import time
 
-    from . import metrics
+    from . import metrics, registry
+    from .classifier import get_classifier
     from .data import from_gan_range, to_gan_range
     from .mnist import load_mnist
-    from .models.gan import Discriminator, GANConfig, Generator
-    from .optim import adam
     from .train import fit_gan
 
     out = Path(out) if out is not None else weights_dir("gan_long_run")
     out.mkdir(parents=True, exist_ok=True)
     x, y = load_mnist(train=True, source="subset")
     x_test, y_test = load_mnist(train=False, source="subset")
-    clf, accuracy = metrics.get_classifier(x, y, x_test, y_test, device="cpu", verbose=False)
+    clf, accuracy = get_classifier(x, y, x_test, y_test, device="cpu", verbose=False)
     torch.manual_seed(seed)
-    cfg = GANConfig()
-    net_G, net_D = Generator(cfg), Discriminator(cfg)
-    opt_G, opt_D = adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas), adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
+    cfg, nets = registry.build("gan")
+    opts = registry.optimizers(cfg, nets)
+    net_G, net_D, opt_G, opt_D = nets["net_G"], nets["net_D"], opts["opt_G"], opts["opt_D"]
     fixed = torch.randn(25, cfg.latent_dim)
     z_eval = torch.randn(num_samples, cfg.latent_dim, generator=torch.Generator().manual_seed(seed + 1))
     record = {"epoch": [], "fid": [], "largest_share": [], "classes_covered": [], "entropy": []}
@@ -217,11 +216,11 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
                       batch_size=cfg.batch_size, device="cpu", fixed_noise=fixed, on_epoch_end=measure, progress=True,
                       print_every=every)
     seconds = time.perf_counter() - start
-    _write_json({**record, "Loss_D": history["Loss_D"], "Loss_G": history["Loss_G"]}, out / "record.json")
+    write_json({**record, "Loss_D": history["Loss_D"], "Loss_G": history["Loss_G"]}, out / "record.json")
     save_checkpoint({"epochs": sorted(grids), "samples": torch.stack([grids[e] for e in sorted(grids)])},
                     out / "samples.pt")
     best = min(range(len(record["fid"])), key=record["fid"].__getitem__)
-    return _manifest(out, {
+    return write_manifest(out, {
         "model": "gan", "commands": commands or ["labkit record-gan"], "seed": seed, "epochs": epochs,
         "measured_every": every, "samples_per_measurement": num_samples,
         "data": {"source": "bundled MNIST subset", "train_images": len(x), "test_images": len(x_test)},

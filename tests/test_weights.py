@@ -11,9 +11,10 @@ from labkit.weights import FIX, WeightsError, load_dcgan_release, load_gan_recor
 
 DCGAN = ROOT / "weights" / "dcgan"
 LONG_RUN = ROOT / "weights" / "gan_long_run"
+VARIANTS = ROOT / "weights" / "gan_variants"
 
 
-@pytest.mark.parametrize("folder", [DCGAN, LONG_RUN], ids=["dcgan", "gan_long_run"])
+@pytest.mark.parametrize("folder", [DCGAN, LONG_RUN, VARIANTS], ids=["dcgan", "gan_long_run", "gan_variants"])
 def test_shipped_files_match_their_manifest(folder):
     manifest = read_manifest(folder)
     assert manifest["files"] and manifest["commands"][0].startswith("make weights")
@@ -106,3 +107,13 @@ def test_a_pickle_that_runs_code_is_refused_even_with_a_matching_manifest(copy, 
     with pytest.raises(WeightsError) as e:
         load_dcgan_release(copy)
     _one_line(e, "generator.pt")
+
+
+def test_record_gan_run_writes_a_record_that_loads(tmp_path):
+    """`labkit record-gan` (part of make weights) on a tiny budget: its files load back through their manifest."""
+    from labkit.weights import record_gan_run
+
+    record_gan_run(tmp_path, epochs=2, every=1, num_samples=100, commands=["pytest"])
+    record, grids, manifest = load_gan_record(tmp_path)
+    assert record["epoch"] == [1, 2] and len(record["fid"]) == 2 and manifest["commands"] == ["pytest"]
+    assert all(g.dtype == torch.uint8 for g in grids.values())
