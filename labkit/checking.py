@@ -31,6 +31,8 @@ REFERENCES = {
     "DCGANGenerator": "labkit.models.dcgan:Generator",
     "DCGANDiscriminator": "labkit.models.dcgan:Discriminator",
     "weights_init": "labkit.models.dcgan:weights_init",
+    "kl_per_dimension": "labkit.models.vae:kl_per_dimension",
+    "gradient_penalty": "labkit.models.wgan_gp:gradient_penalty",  # its default weight, 10
 }
 
 

@@ -1,6 +1,6 @@
 """Automatic checks for the lab's exercises: each runs a student's function next to labkit's own.
 
-Introduced in notebooks/01_autoencoder.ipynb; notebooks 01-04 hold the exercises listed in EXERCISES at the
+Introduced in notebooks/01_autoencoder.ipynb; notebooks 01-04 and 06 hold the exercises listed in EXERCISES at the
 bottom. A check cell rebinds the name, so the rest of the notebook uses whatever the check returns:
 
     kl_divergence = checks.check_kl_divergence(kl_divergence)
@@ -28,6 +28,7 @@ from .checking import (REFERENCES, reference_conv_transpose_out, reference_d_ste
                        reference_make_decoder, reference_make_encoder, reference_reparameterize)
 from .checks_autoencoders import (check_ae_loss, check_kl_divergence, check_make_decoder, check_make_encoder,
                                   check_reparameterize, check_vae_loss)
+from .checks_extensions import check_gradient_penalty, check_kl_per_dimension
 from .checks_gans import (check_conv_transpose_out, check_d_step, check_discriminator_loss, check_g_block,
                           check_generator_loss, check_weights_init)
 
@@ -57,4 +58,6 @@ EXERCISES = (
     Exercise("4.1", "weights_init", "04_abstract_art_dcgan", check_weights_init),
     Exercise("4.2", "conv_transpose_out", "04_abstract_art_dcgan", check_conv_transpose_out),
     Exercise("4.3", "g_block", "04_abstract_art_dcgan", check_g_block),
+    Exercise("6.1", "kl_per_dimension", "06_extensions", check_kl_per_dimension),
+    Exercise("6.2", "gradient_penalty", "06_extensions", check_gradient_penalty),
 )

@@ -14,7 +14,7 @@ from labkit.checks import EXERCISES
 
 
 def _references():
-    from labkit.models import ae, dcgan, gan, vae
+    from labkit.models import ae, dcgan, gan, vae, wgan_gp
 
     return {
         "ae_loss": ae.ae_loss, "make_encoder": checks.reference_make_encoder,
@@ -23,6 +23,7 @@ def _references():
         "discriminator_loss": gan.discriminator_loss, "generator_loss": gan.generator_loss,
         "d_step": checks.reference_d_step, "weights_init": dcgan.weights_init,
         "conv_transpose_out": checks.reference_conv_transpose_out, "g_block": checks.reference_g_block,
+        "kl_per_dimension": vae.kl_per_dimension, "gradient_penalty": wgan_gp.gradient_penalty,
     }
 
 
@@ -40,7 +41,7 @@ BY_NAME = {ex.name: ex for ex in EXERCISES}
 def test_the_table_has_enough_exercises_in_every_teaching_notebook():
     assert len(EXERCISES) >= 11
     assert len({ex.id for ex in EXERCISES}) == len(EXERCISES)
-    for notebook in ("01_autoencoder", "02_vae", "03_mnist_gan", "04_abstract_art_dcgan"):
+    for notebook in ("01_autoencoder", "02_vae", "03_mnist_gan", "04_abstract_art_dcgan", "06_extensions"):
         ids = [ex.id for ex in EXERCISES if ex.notebook == notebook]
         assert 2 <= len(ids) <= 4 and all(i.startswith(notebook[1] + ".") for i in ids)
     assert set(_references()) == set(BY_NAME)
@@ -200,6 +201,39 @@ def _init_by_classname_without_zero_bias(m):  # pytorch/examples' weights_init: 
 
 def _init_on_every_module(m):
     nn.init.normal_(m.weight, 0.0, 0.02)
+
+
+def _penalty(eps="image", norm=lambda g: g.flatten(1).norm(2, dim=1), term=lambda n: (n - 1) ** 2, weight=10.0,
+             scores=lambda s: s.sum(), create_graph=True, requires_grad=True, reduce=lambda t: t.mean(),
+             at=lambda e, x, fake: e * x + (1 - e) * fake, backward=False):
+    """gradient_penalty(net_D, x, fake), right by default; each argument brings in one mistake (or another
+    right way)."""
+    def gradient_penalty(net_D, x, fake):
+        if eps in ("numpy", "numpy normal"):  # another generator, so not labkit's draws under the same seed
+            np = pytest.importorskip("numpy")
+            draw = np.random.rand if eps == "numpy" else np.random.randn
+            e = torch.from_numpy(draw(len(x), 1, 1, 1)).float()
+        else:
+            e = torch.rand({"image": (len(x), 1, 1, 1), "pixel": x.shape, "batch": (1,), "flat": (len(x),)}[eps])
+        x_hat = at(e, x, fake)
+        if requires_grad:
+            x_hat.requires_grad_(True)
+        if backward:
+            scores(net_D(x_hat)).backward()
+            grad = x_hat.grad
+        else:
+            (grad,) = torch.autograd.grad(scores(net_D(x_hat)), x_hat, create_graph=create_graph)
+        return weight * reduce(term(norm(grad)))
+    return gradient_penalty
+
+
+def _penalty_with_grad_outputs(net_D, x, fake):  # the common published form: grad_outputs, norm of a view
+    eps = torch.rand(x.size(0), 1, 1, 1).expand_as(x)
+    interpolates = (eps * x + (1 - eps) * fake).requires_grad_(True)
+    scores = net_D(interpolates)
+    grad = torch.autograd.grad(outputs=scores, inputs=interpolates, grad_outputs=torch.ones_like(scores),
+                               create_graph=True, retain_graph=True, only_inputs=True)[0]
+    return ((grad.view(grad.size(0), -1).norm(2, dim=1) - 1) ** 2).mean() * 10
 
 
 WRONG = {
@@ -363,6 +397,45 @@ WRONG = {
         (lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 4, 2, 1, bias=False), nn.BatchNorm2d(o)),
          "no activation"),
     ],
+    "kl_per_dimension": [
+        (lambda mu, logvar: -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1),
+         "got shape (5,), expected (5, 3)"),
+        (lambda mu, logvar: -(1 + logvar - mu.pow(2) - logvar.exp()), "factor 1/2"),
+        (lambda mu, logvar: 0.5 * (1 + logvar - mu.pow(2) - logvar.exp()), "sign"),
+        (lambda mu, logvar: -0.5 * (1 + 2 * logvar - mu.pow(2) - torch.exp(2 * logvar)), "logvar read as log sigma"),
+        (lambda mu, logvar: -0.5 * (1 + logvar - mu.pow(2) - torch.exp(2 * logvar)), "not exp(2 * logvar)"),
+        (lambda mu, logvar: -0.5 * (1 + logvar - mu.pow(2) - logvar ** 2), "not logvar^2"),
+        (lambda mu, logvar: -0.5 * (1 + torch.exp(0.5 * logvar) - mu.pow(2) - logvar.exp()),
+         "sigma used where log sigma^2 is expected"),
+        (lambda mu, logvar: (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0),
+         "averaged over the batch: got shape (3,), expected (5, 3)"),
+        (lambda mu, logvar: -0.5 * (1 + logvar - mu - logvar.exp()), "mu where mu^2"),
+        (lambda mu, logvar: -0.5 * (1 + torch.log(logvar) - mu.pow(2) - logvar), "NaN"),
+        (lambda mu, logvar: (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).detach(), "cut off"),
+    ],
+    "gradient_penalty": [
+        (_penalty(create_graph=False), "use create_graph=True"),
+        (_penalty(norm=lambda g: g.norm(2)), "one norm over the whole batch's gradient"),
+        (_penalty(norm=lambda g: g.norm(2, dim=1)), "one per pixel (dim 1 is the channel)"),
+        (_penalty(norm=lambda g: g.flatten(1).pow(2).mean(1).sqrt()), "not of their mean"),
+        (_penalty(term=lambda n: n ** 2), "that penalises ||grad||^2"),
+        (_penalty(term=lambda n: (n ** 2 - 1) ** 2), "uses the squared norm"),
+        (_penalty(term=lambda n: torch.clamp(n - 1, min=0) ** 2), "one-sided"),
+        (_penalty(term=lambda n: n - 1), "not squared"),
+        (_penalty(weight=1.0), "the weight 10 is missing"),
+        (_penalty(reduce=lambda t: t), "one penalty per image"),
+        (_penalty(reduce=lambda t: t.sum()), "summed over the batch"),
+        (_penalty(scores=lambda s: s.mean()), "divides each image's gradient by the batch size"),
+        (_penalty(eps="pixel"), "eps drawn per pixel"),
+        (_penalty(eps="batch"), "one eps for the whole batch"),
+        (_penalty(eps="flat"), "eps needs shape (B, 1, 1, 1)"),
+        (_penalty(requires_grad=False), "x_hat.requires_grad_(True)"),
+        (_penalty(backward=True), "the penalty filled net_D's .grad"),
+        (lambda net_D, x, fake: _penalty()(net_D, x, fake).item(), ".item() gives a Python number"),
+        (_penalty(at=lambda e, x, fake: x.clone()), "the penalty is taken at the real images"),
+        (_penalty(at=lambda e, x, fake: (x + fake) / 2), "x_hat is the midpoint of x and fake"),
+        (_penalty(eps="numpy normal"), "expected about 3.33 = 10 * E[(eps - 1)^2]"),
+    ],
 }
 
 CASES = [(name, i, fn, hint) for name, wrongs in WRONG.items() for i, (fn, hint) in enumerate(wrongs)]
@@ -393,6 +466,10 @@ def test_a_wrong_answer_fails_with_the_hint(name, i, fn, hint, capsys):
     ("make_encoder", lambda L: nn.Sequential(nn.Flatten(), nn.Linear(784, 400), nn.ReLU(True), nn.Linear(400, L))),
     ("g_block", lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, kernel_size=4, stride=2, padding=1, bias=False),
                                            nn.BatchNorm2d(o), nn.ReLU())),
+    ("kl_per_dimension", lambda mu, logvar: 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar)),
+    ("gradient_penalty", _penalty(at=lambda e, x, fake: (1 - e) * x + e * fake)),  # the same points, eps ~ 1 - eps
+    ("gradient_penalty", _penalty(eps="numpy")),  # eps from another random generator
+    ("gradient_penalty", _penalty_with_grad_outputs),
 ])
 def test_other_right_answers_pass(name, fn, capsys):
     line, returned = _run(BY_NAME[name], fn, capsys)
