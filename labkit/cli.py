@@ -11,8 +11,10 @@ and exit non-zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import shlex
+import signal
 import sys
 
 from . import __version__
@@ -251,9 +253,27 @@ def _fail(msg: str) -> int:
     return 2
 
 
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold a Ctrl-C back until the block ends, then raise it: PyTorch's C++ start-up code cannot be interrupted
+    (an interrupt there aborts the process with a C++ error instead of a KeyboardInterrupt we can report)."""
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.func in (_cmd_train, _cmd_release, _cmd_record_gan, _cmd_record_gan_variants):
+            with _interrupts_deferred():
+                import torch  # noqa: F401  the part of start-up a Ctrl-C must not cut short
+                import torchvision.utils  # noqa: F401  (its C++ operators too)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:  # before training started (loading data, building models): nothing was written
         print("labkit: interrupted before training started; nothing was written", file=sys.stderr)
