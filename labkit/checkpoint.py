@@ -220,19 +220,27 @@ def load_trained(path: str | Path, name: str, nets: dict[str, nn.Module]) -> dic
     return state
 
 
-def resume_from(path: Path, name: str, profile, nets: dict[str, nn.Module],
-                opts: dict[str, torch.optim.Optimizer], lr: float) -> tuple[int, dict, dict]:
-    """Load `path` into nets and optimisers (lr set to `lr`), restore the RNG; return (epoch, history, fixed).
+def resume_from(path: Path, name: str, profile, cfg, nets: dict[str, nn.Module],
+                opts: dict[str, torch.optim.Optimizer]) -> tuple[int, dict, dict]:
+    """Load `path` into nets and optimisers (lr set to cfg.lr), restore the RNG; return (epoch, history, fixed).
 
-    Besides load_trained's checks, the checkpoint must come from the same profile (the same data).
+    Besides load_trained's checks, the checkpoint must come from the same profile (the same data) and a config
+    that agrees with `cfg` in every field both have, but lr (--lr on the command line may change it): a run of
+    VAEConfig(beta=4) is not continued, or loaded as finished, as one of beta=1.
     """
     state = load_trained(path, name, nets)
     if state.get("profile") != profile.name:
         raise CheckpointError(f"{path}: was trained with --profile {state.get('profile')}, not {profile.name}; "
                               f"resume with the same profile or use another --out folder")
+    saved = {("latent_dim" if k == "nz" else k): tuple(v) if isinstance(v, list) else v  # nz: the DCGAN's old name
+             for k, v in state.get("config", {}).items()}
+    for key, value in asdict(cfg).items():
+        if key != "lr" and key in saved and saved[key] != value:
+            raise CheckpointError(f"{path}: was trained with {key}={saved[key]!r}, not {value!r}; give this "
+                                  f"configuration its own run name (or --out folder), or use the same settings")
     for key, opt in opts.items():
         opt.load_state_dict(state["opts"][key])
         for group in opt.param_groups:
-            group["lr"] = lr  # --lr on the command line wins over the checkpoint's
+            group["lr"] = cfg.lr  # --lr on the command line wins over the checkpoint's
     set_rng_state(state["rng"])
     return int(state["epoch"]), state["history"], state["fixed"]

@@ -28,8 +28,8 @@ from . import registry
 from .checkpoint import (TrainError, checkpoint_state, locked, prepare_out, resume_from, rng_state,  # noqa: F401
                          save_checkpoint, set_rng_state, write_history)
 from .config import Profile, device_of, display_path, get_device, get_profile, runs_dir, set_seed
-from .mnist import load_mnist
 from .data import to_gan_range
+from .mnist import load_mnist
 from .inference import reconstruct
 from .models import dcgan
 from .train import fit_autoencoder, fit_gan
@@ -48,8 +48,8 @@ def load_data(name: str, profile: Profile) -> dict[str, torch.Tensor | None]:
         x = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)  # [-1, 1]
         return {"train_x": x, "train_y": None, "test_x": None, "test_y": None}
     (train_x, train_y), (test_x, test_y) = (load_mnist(train=t, source=profile.mnist) for t in (True, False))
-    if entry.family == "gan":
-        train_x, test_x = to_gan_range(train_x), to_gan_range(test_x)  # [-1, 1], to match G's Tanh
+    if entry.family == "gan":  # [-1, 1], to match G's Tanh; a GAN is not scored on test digits while it trains
+        return {"train_x": to_gan_range(train_x), "train_y": None, "test_x": None, "test_y": None}
     keep = entry.labels
     return {"train_x": train_x, "train_y": train_y if keep else None, "test_x": test_x,
             "test_y": test_y if keep else None}
@@ -123,7 +123,7 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
     entry, path, lr = registry.get(name), out / f"{run_name}.pt", cfg.lr
     start_epoch, history = 0, None
     if resume:
-        start_epoch, history, fixed = resume_from(path, name, profile, nets, opts, lr)
+        start_epoch, history, fixed = resume_from(path, name, profile, cfg, nets, opts)
         fixed = {key: value.to(device) for key, value in fixed.items()}
         if start_epoch >= epochs:
             write_history(out, run_name, history)  # rebuilt from the checkpoint if the side file was damaged

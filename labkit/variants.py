@@ -43,8 +43,13 @@ def updates_per_epoch(name: str, num_images: int, *, max_batches: int | None = N
     """Generator updates in one fit_gan epoch of model `name` on `num_images` images: whole batches (at most
     max_batches), one G step per d_steps of them."""
     cfg = registry.get(name).config()
-    d_steps = registry.get(name).train_options(cfg).get("d_steps", 1)
-    return batches_per_epoch(num_images, cfg.batch_size, max_batches) // d_steps
+    return batches_per_epoch(num_images, cfg.batch_size, max_batches) // d_steps(name)
+
+
+def d_steps(name: str) -> int:
+    """D (critic) steps per G step of model `name` with its default config: batches seen per generator update."""
+    entry = registry.get(name)
+    return entry.train_options(entry.config()).get("d_steps", 1)
 
 
 def check_schedule(models: tuple[str, ...], num_images: int, *, updates: int, every: int,
@@ -155,8 +160,7 @@ def record_gan_variants(out: str | Path | None = None, *, models: tuple[str, ...
         "model": "gan_variants", "commands": commands or ["labkit record-gan-variants"], "models": list(models),
         "seeds": list(seeds), "generator_updates": updates, "measured_every": every,
         "samples_per_measurement": num_samples,
-        "batches_seen": {name: updates * registry.get(name).train_options(registry.get(name).config()).get("d_steps", 1)
-                         for name in models},
+        "batches_seen": {name: updates * d_steps(name) for name in models},
         "data": {"source": "bundled MNIST subset", "train_images": len(real_x), "test_images": len(test_x)},
         "classifier_accuracy": round(accuracy, 4),
         "device": f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), "

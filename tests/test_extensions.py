@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from labkit import registry
 from labkit.metrics import count_parameters
 from labkit.models.cvae import CVAE, CVAEConfig
 from labkit.models.gan import Discriminator, GANConfig
@@ -209,10 +210,9 @@ def test_gradient_penalty_is_per_sample_at_interpolates():
 
 def test_wgan_gp_one_critic_step_and_one_generator_step_lower_their_losses():
     torch.manual_seed(0)
-    cfg = WGANGPConfig()
-    net_G, net_D = Generator(cfg), Critic(cfg)
-    opt_D = torch.optim.Adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
-    opt_G = torch.optim.Adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas)
+    cfg, nets = registry.build("wgan_gp")  # the registry's networks and Adams, as labkit trains them
+    (net_G, net_D), opts = nets.values(), registry.optimizers(cfg, nets)
+    opt_G, opt_D = opts["opt_G"], opts["opt_D"]
     x = digits(32)[0] * 2 - 1
     z = torch.randn(32, cfg.latent_dim)
     fake = net_G(z).detach()
@@ -288,10 +288,9 @@ def test_hinge_losses_by_hand():
 
 def test_sngan_one_step_lowers_each_loss():
     torch.manual_seed(0)
-    cfg = SNGANConfig()
-    net_G, net_D = Generator(cfg), SNDiscriminator(cfg)
-    opt_D = torch.optim.Adam(net_D.parameters(), lr=cfg.lr, betas=cfg.betas)
-    opt_G = torch.optim.Adam(net_G.parameters(), lr=cfg.lr, betas=cfg.betas)
+    cfg, nets = registry.build("sngan")  # the registry's networks and Adams, as labkit trains them
+    (net_G, net_D), opts = nets.values(), registry.optimizers(cfg, nets)
+    opt_G, opt_D = opts["opt_G"], opts["opt_D"]
     x = digits(32)[0] * 2 - 1
     z = torch.randn(32, cfg.latent_dim)
     fake = net_G(z).detach()

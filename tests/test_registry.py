@@ -131,3 +131,16 @@ def test_the_toy_gan_takes_two_D_steps_per_G_step(toys, tiny_profile, tmp_path):
 def test_an_unknown_model_is_one_line_naming_the_known_ones():
     with pytest.raises(ValueError, match="unknown model 'nope': use one of ae, vae, gan, dcgan"):
         registry.get("nope")
+
+
+def test_a_run_of_another_config_is_not_loaded_as_this_one(toys, tiny_profile, tmp_path):
+    """run_name picks the checkpoint; a checkpoint made with other loss settings is one line, not a silent load."""
+    from labkit.checkpoint import CheckpointError
+
+    load_or_train("toy_ae", profile=tiny_profile, device="cpu", out=tmp_path, progress=False)
+    other = ToyAEConfig(batch_size=128)  # same shapes, so only the config check can tell
+    with pytest.raises(CheckpointError, match="was trained with batch_size=256, not 128; give this configuration its"):
+        load_or_train("toy_ae", cfg=other, profile=tiny_profile, device="cpu", out=tmp_path, progress=False)
+    nets, _ = load_or_train("toy_ae", cfg=other, run_name="toy_ae_b128", profile=tiny_profile, device="cpu",
+                            out=tmp_path, progress=False)
+    assert nets["net"].cfg.batch_size == 128 and (tmp_path / "toy_ae_b128.pt").is_file()
