@@ -159,7 +159,7 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
                               num_epochs=epochs, batch_size=batch_size, device=device, fixed_noise=fixed["z"],
                               start_epoch=start_epoch, history=history, on_epoch_end=on_epoch_end,
                               log_every=log_every, progress=progress, amp=amp, max_batches=max_batches,
-                              print_every=print_every, **entry.train_options(cfg))
+                              print_every=print_every, desc=entry.label, **entry.train_options(cfg))
             return nets, history
 
         def report(epoch: int, history: dict) -> None:

@@ -169,7 +169,7 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
             fixed_noise: torch.Tensor, start_epoch: int = 0, history: dict | None = None, on_epoch_end=None,
             log_every: int | None = None, progress: bool = True, amp: bool = False,
             max_batches: int | None = None, print_every: int = 1, d_loss=discriminator_loss,
-            g_loss=generator_loss, penalty=None, d_steps: int = 1) -> dict:
+            g_loss=generator_loss, penalty=None, d_steps: int = 1, desc: str = "GAN") -> dict:
     """Train a GAN with alternating d_step / g_step and return its per-epoch history.
 
     Introduced in notebooks/03_mnist_gan.ipynb; notebook 04 reuses it for the DCGAN.
@@ -189,6 +189,7 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
     d_loss, g_loss, penalty: the losses d_step and g_step use (default: the seed's BCE pair, no penalty).
     d_steps:     D steps per G step (WGAN-GP: 5): G steps on every d_steps-th batch, each D step sees a fresh
                  batch and fresh fakes; Loss_G and D_G_z2 are means over G's steps.
+    desc:        the progress bar's label (labkit.run passes the model's, e.g. "WGAN-GP").
     """
     device = torch.device(device)
     amp = bool(amp) and device.type in ("cuda", "cpu")
@@ -206,7 +207,7 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
 
     net_G.train()
     net_D.train()
-    bar = tqdm(range(start_epoch, num_epochs), desc="GAN", unit="epoch", initial=start_epoch, total=num_epochs,
+    bar = tqdm(range(start_epoch, num_epochs), desc=desc, unit="epoch", initial=start_epoch, total=num_epochs,
                disable=not progress, file=sys.stdout)  # stdout: not a red warning in Jupyter
     for epoch in bar:
         t0 = time.perf_counter()

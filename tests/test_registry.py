@@ -128,6 +128,12 @@ def test_the_toy_gan_takes_two_D_steps_per_G_step(toys, tiny_profile, tmp_path):
     assert len(history["Loss_G"]) == 3 and all(v == v for v in history["Loss_G"])
 
 
+def test_a_gans_progress_bar_carries_its_label(toys, tiny_profile, tmp_path, capsys):
+    load_or_train("toy_gan", profile=tiny_profile, device="cpu", out=tmp_path, progress=True)
+    out = capsys.readouterr().out
+    assert "toy GAN: 100%" in out and "GAN:" not in out.replace("toy GAN:", "")
+
+
 def test_an_unknown_model_is_one_line_naming_the_known_ones():
     with pytest.raises(ValueError, match="unknown model 'nope': use one of ae, vae, gan, dcgan"):
         registry.get("nope")
