@@ -22,8 +22,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 lab: setup
 	$(VENV)/bin/labkit lab --profile $(PROFILE) $(ARGS)
 
+# The replayed notebooks save their figures under runs/, so a test run leaves the committed figures/ alone.
 test: setup
-	LABKIT_PROFILE=quick $(PY) -m pytest tests --nbval --nbval-current-env notebooks $(ARGS)
+	LABKIT_PROFILE=quick LABKIT_FIGURES=$(CURDIR)/runs/test_figures $(PY) -m pytest tests --nbval --nbval-current-env notebooks $(ARGS)
 
 # The seed's DCGAN: 100 epochs, batch 128, Adam 2e-4, beta1 0.5, seed 0, on the best data reachable (the Kaggle
 # set with a token, else synthetic art). PRECISION=mixed uses bfloat16 on a CPU that has it (2x faster here).
