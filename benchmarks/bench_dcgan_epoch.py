@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from labkit.config import get_device, set_seed  # noqa: E402
 from labkit import registry  # noqa: E402
-from labkit.models.dcgan import DCGANConfig, build_dcgan, use_cuda_speedups  # noqa: E402
+from labkit.config import use_cuda_speedups  # noqa: E402
+from labkit.models.dcgan import DCGANConfig, build_dcgan  # noqa: E402
 from labkit.train import fit_gan  # noqa: E402
 
 

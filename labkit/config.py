@@ -128,6 +128,13 @@ def get_device(device: str | torch.device | None = "auto") -> torch.device:
     return dev
 
 
+def use_cuda_speedups(flag: bool | None, device: torch.device | str) -> bool:
+    """Resolve a config's `amp` / `channels_last` setting (the DCGAN's): None means "on for CUDA"; off on any other device
+    (CPU stays plain float32 in the usual NCHW layout), even when asked for."""
+    is_cuda = torch.device(device).type == "cuda"
+    return is_cuda if flag is None else (bool(flag) and is_cuda)
+
+
 def device_of(net: torch.nn.Module) -> torch.device:
     """The device a network's parameters live on (the CPU for a network without parameters)."""
     p = next(net.parameters(), None)

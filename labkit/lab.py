@@ -229,12 +229,11 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
     """
     import torch
 
-    from .config import get_device
+    from .config import get_device, use_cuda_speedups
     from .data import to_gan_range
     from .mnist import load_mnist
     from .synth import synthetic_abstract_art
     from . import registry
-    from .models import dcgan
     from .run import batches_per_epoch, training_settings
     from .train import fit_autoencoder, fit_gan
 
@@ -274,7 +273,7 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
         def dcgan_batches():
             fit_gan(dnets["net_G"], dnets["net_D"], art, opt_G=dopts["opt_G"], opt_D=dopts["opt_D"], num_epochs=1,
                     batch_size=batch_size, device=device, fixed_noise=torch.randn(4, *dnets["net_G"].latent_shape),
-                    progress=False, amp=dcgan.use_cuda_speedups(dcfg.amp, device))
+                    progress=False, amp=use_cuda_speedups(dcfg.amp, device))
 
         dcgan_batches()
         epoch["dcgan"] = _seconds(dcgan_batches) / 2 * per_epoch

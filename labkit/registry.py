@@ -19,6 +19,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .config import use_cuda_speedups
 from .inference import generate
 from .models import ae, cvae, dcgan, gan, sngan, vae, wgan_gp
 from .optim import adam
@@ -73,7 +74,7 @@ def build(name: str, device: torch.device | str = "cpu", cfg=None) -> tuple[Any,
     """(config, networks on `device`) of model `name`; cfg defaults to the config class's defaults."""
     entry = get(name)
     cfg = cfg if cfg is not None else entry.config()
-    layout = torch.channels_last if dcgan.use_cuda_speedups(getattr(cfg, "channels_last", False), device) \
+    layout = torch.channels_last if use_cuda_speedups(getattr(cfg, "channels_last", False), device) \
         else torch.contiguous_format  # NHWC for tensor cores, where a config asks for it (the DCGAN's, on CUDA)
     return cfg, {key: net.to(device, memory_format=layout) for key, net in entry.nets(cfg).items()}
 

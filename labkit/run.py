@@ -27,11 +27,11 @@ from tqdm import tqdm
 from . import registry
 from .checkpoint import (TrainError, checkpoint_state, locked, prepare_out, resume_from, rng_state,  # noqa: F401
                          save_checkpoint, set_rng_state, write_history)
-from .config import Profile, device_of, display_path, get_device, get_profile, runs_dir, set_seed
+from .config import (Profile, device_of, display_path, get_device, get_profile, runs_dir, set_seed,
+                     use_cuda_speedups)
 from .data import to_gan_range
 from .mnist import load_mnist
 from .inference import reconstruct
-from .models import dcgan
 from .train import fit_autoencoder, fit_gan
 
 NUM_SAMPLES = 25  # images per sample grid: 5 x 5
@@ -150,7 +150,7 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
 
     try:
         if entry.family == "gan":
-            amp = dcgan.use_cuda_speedups(getattr(cfg, "amp", False), device)  # the DCGAN: mixed precision on CUDA
+            amp = use_cuda_speedups(getattr(cfg, "amp", False), device)  # a config with `amp` (the DCGAN's): on CUDA
             if precision == "fp32":
                 amp = False
             elif precision == "mixed":

@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 from labkit import registry
+from labkit.config import use_cuda_speedups
 from labkit.models.dcgan import (DCGANConfig, Discriminator, Generator, build_dcgan, layer_shapes,
-                                 use_cuda_speedups, weights_init)
+                                 weights_init)
 from labkit.train import d_step, fit_gan, g_step
 
 

@@ -31,6 +31,23 @@ def digits(n: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand(n, 1, 28, 28, generator=gen), torch.randint(0, 10, (n,), generator=gen)
 
 
+def registry_gan(name: str):
+    """(cfg, net_G, net_D, opt_G, opt_D, x, z, fake) for one training step of GAN `name` as labkit trains it
+    (the registry's networks and Adams): 32 real images in [-1, 1], their noise z and detached fakes G(z)."""
+    torch.manual_seed(0)
+    cfg, nets = registry.build(name)
+    opts = registry.optimizers(cfg, nets)
+    x = digits(32)[0] * 2 - 1
+    z = torch.randn(32, cfg.latent_dim)
+    return cfg, nets["net_G"], nets["net_D"], opts["opt_G"], opts["opt_D"], x, z, nets["net_G"](z).detach()
+
+
+def step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
 # --- CVAE -----------------------------------------------------------------------------------------
 
 def test_cvae_architecture_and_parameter_count():
@@ -108,9 +125,7 @@ def test_cvae_one_step_lowers_the_loss():
     opt = torch.optim.Adam(model.parameters(), lr=model.cfg.lr)
     torch.manual_seed(1)
     loss0 = model.losses(x, y)["loss"]
-    opt.zero_grad()
-    loss0.backward()
-    opt.step()
+    step(opt, loss0)
     torch.manual_seed(1)  # the same eps, so only the step changed
     loss1 = model.losses(x, y)["loss"]
     assert loss1 < loss0
@@ -209,28 +224,18 @@ def test_gradient_penalty_is_per_sample_at_interpolates():
 
 
 def test_wgan_gp_one_critic_step_and_one_generator_step_lower_their_losses():
-    torch.manual_seed(0)
-    cfg, nets = registry.build("wgan_gp")  # the registry's networks and Adams, as labkit trains them
-    (net_G, net_D), opts = nets.values(), registry.optimizers(cfg, nets)
-    opt_G, opt_D = opts["opt_G"], opts["opt_D"]
-    x = digits(32)[0] * 2 - 1
-    z = torch.randn(32, cfg.latent_dim)
-    fake = net_G(z).detach()
+    cfg, net_G, net_D, opt_G, opt_D, x, z, fake = registry_gan("wgan_gp")
 
     def loss_D():
         torch.manual_seed(1)  # the same interpolation eps each time
         return critic_loss(net_D(x), net_D(fake)) + gradient_penalty(net_D, x, fake, weight=cfg.gp_weight)
 
     before = loss_D()
-    opt_D.zero_grad()
-    before.backward()
-    opt_D.step()
+    step(opt_D, before)
     assert loss_D() < before
 
     before = generator_loss(net_D(net_G(z)))
-    opt_G.zero_grad()
-    before.backward()
-    opt_G.step()
+    step(opt_G, before)
     assert generator_loss(net_D(net_G(z))) < before
 
 
@@ -287,26 +292,16 @@ def test_hinge_losses_by_hand():
 
 
 def test_sngan_one_step_lowers_each_loss():
-    torch.manual_seed(0)
-    cfg, nets = registry.build("sngan")  # the registry's networks and Adams, as labkit trains them
-    (net_G, net_D), opts = nets.values(), registry.optimizers(cfg, nets)
-    opt_G, opt_D = opts["opt_G"], opts["opt_D"]
-    x = digits(32)[0] * 2 - 1
-    z = torch.randn(32, cfg.latent_dim)
-    fake = net_G(z).detach()
+    cfg, net_G, net_D, opt_G, opt_D, x, z, fake = registry_gan("sngan")
     for _ in range(10):
         net_D(x)  # let the power iteration settle, so the step is what changes D
 
     before = hinge_d_loss(net_D(x), net_D(fake))
-    opt_D.zero_grad()
-    before.backward()
-    opt_D.step()
+    step(opt_D, before)
     net_D.eval()  # measure with the same u, v: no further power iteration
     assert hinge_d_loss(net_D(x), net_D(fake)) < before
 
     before = hinge_g_loss(net_D(net_G(z)))
-    opt_G.zero_grad()
-    before.backward()
-    opt_G.step()
+    step(opt_G, before)
     assert hinge_g_loss(net_D(net_G(z))) < before
 

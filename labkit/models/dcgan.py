@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..config import use_cuda_speedups
 from .checks import Config
 
 
@@ -104,13 +105,6 @@ def weights_init(m: nn.Module) -> None:
     elif isinstance(m, nn.BatchNorm2d):
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)
-
-
-def use_cuda_speedups(flag: bool | None, device: torch.device | str) -> bool:
-    """Resolve an `amp` / `channels_last` setting: None means "on for CUDA"; off on any other device
-    (CPU stays plain float32 in the usual NCHW layout), even when asked for."""
-    is_cuda = torch.device(device).type == "cuda"
-    return is_cuda if flag is None else (bool(flag) and is_cuda)
 
 
 def build_dcgan(cfg: DCGANConfig, device: torch.device | str = "cpu") -> tuple[Generator, Discriminator]:
