@@ -75,8 +75,10 @@ def _shape_distance(kind: str, p: torch.Tensor, xs: torch.Tensor, ys: torch.Tens
     raise ValueError(f"unknown shape {kind!r}")
 
 
-def _paint(b: int, xs: torch.Tensor, ys: torch.Tensor, g: torch.Generator, *, num_layers: int = 8) -> torch.Tensor:
-    """b synthetic paintings as float32 (b, 3, S, S) in [0, 1]: background, shapes, then texture."""
+def _paint(b: int, xs: torch.Tensor, ys: torch.Tensor, g: torch.Generator, *, num_layers: int = 8,
+           texture: bool = True) -> torch.Tensor:
+    """b synthetic paintings as float32 (b, 3, S, S) in [0, 1]: background, shapes, then texture (drawn either way,
+    so texture=False gives the same paintings without it)."""
     S = xs.shape[-1]
     pal = _palette(b, g)  # (b, K, 3)
     K, rows = pal.shape[1], torch.arange(b)
@@ -113,6 +115,7 @@ def _paint(b: int, xs: torch.Tensor, ys: torch.Tensor, g: torch.Generator, *, nu
         fill = pal[on, ca[on], :, None, None].lerp(pal[on, cb[on], :, None, None], tf[:, None])  # (m, 3, S, S)
         img[on] = img[on].lerp_(fill, alpha[:, None])
     # (3) texture: a low-frequency colour wash, brush streaks, grain, and (sometimes) splatter
+    plain = img.clone()
     wash = F.interpolate(torch.randn(b, 3, 4, 4, generator=g), size=(S, S), mode="bilinear", align_corners=False)
     img += 0.05 * torch.rand(b, 1, 1, 1, generator=g) * wash
     streak = F.interpolate(torch.randn(b, 1, S, 6, generator=g), size=(S, S), mode="bilinear", align_corners=False)
@@ -122,17 +125,19 @@ def _paint(b: int, xs: torch.Tensor, ys: torch.Tensor, g: torch.Generator, *, nu
     splatter = torch.rand(b, 1, S, S, generator=g) < 0.03 * (torch.rand(b, 1, 1, 1, generator=g) < 0.25)
     dots = pal[rows, torch.randint(K, (b,), generator=g), :, None, None]  # (b, 3, 1, 1)
     img = torch.where(splatter, dots, img)
-    return img.clamp_(0, 1)
+    return (img if texture else plain).clamp_(0, 1)
 
 
-def synthetic_abstract_art(n: int, *, size: int = 64, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
+def synthetic_abstract_art(n: int, *, size: int = 64, seed: int = 0, batch_size: int = 256,
+                           texture: bool = True) -> torch.Tensor:
     """n procedural "abstract paintings" as float32 (n, 3, size, size) in [-1, 1]; the same for the same seed.
 
     Introduced in notebooks/04_abstract_art_dcgan.ipynb, as the offline stand-in for the Kaggle set. Each
     image gets its own 5-colour palette (analogous, complementary, triadic or split-complementary hues), a
     gradient background, up to 8 layered shapes (circles, rectangles, wobbly blobs, rings, stripes, bars;
     soft or crisp edges, flat or gradient fills) and texture (colour wash, brush streaks, grain, splatter).
-    All of it is vectorised over a batch of images, so thousands take seconds on a CPU.
+    All of it is vectorised over a batch of images, so thousands take seconds on a CPU. texture=False paints the
+    same images without the texture layer (the DCGAN study's "is it the data?" run).
     """
     if n <= 0 or size <= 0:
         raise ValueError(f"n and size must be positive, got n={n}, size={size}")
@@ -141,5 +146,5 @@ def synthetic_abstract_art(n: int, *, size: int = 64, seed: int = 0, batch_size:
     ys, xs = torch.meshgrid(line, line, indexing="ij")  # (S, S) pixel coordinates in [-1, 1]
     out = torch.empty(n, 3, size, size)
     for start in range(0, n, batch_size):
-        out[start:start + batch_size] = _paint(min(batch_size, n - start), xs, ys, g)
+        out[start:start + batch_size] = _paint(min(batch_size, n - start), xs, ys, g, texture=texture)
     return out.mul_(2).sub_(1)  # [0, 1] -> [-1, 1]

@@ -31,6 +31,23 @@ class DCGANConfig(Config):
     num_epochs: int = 100  # full-profile epochs; notebooks take the count from profile.epochs["dcgan"]
     amp: bool | None = None  # mixed precision (autocast + GradScaler): None = on for CUDA, off elsewhere
     channels_last: bool | None = None  # NHWC memory layout for tensor cores: None = on for CUDA, off elsewhere
+    upsample: str = "transposed"  # G's upsampling: "transposed" (the paper's) or "resize" (nearest 2x, then a 3x3
+    # convolution: no checkerboard, Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts", Distill)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.upsample not in UPSAMPLING:
+            raise ValueError(f"DCGANConfig(upsample={self.upsample!r}): must be one of {', '.join(map(repr, UPSAMPLING))}")
+
+
+def _up(in_ch: int, out_ch: int, how: str) -> nn.Module:
+    """Double H and W: ConvTranspose2d(kernel 4, stride 2, padding 1), or nearest 2x upsampling then a 3x3 conv."""
+    if how == "transposed":
+        return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False))
+
+
+UPSAMPLING = ("transposed", "resize")
 
 
 class Generator(nn.Module):
@@ -39,22 +56,22 @@ class Generator(nn.Module):
     def __init__(self, cfg: DCGANConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or DCGANConfig()
-        nz, ngf, nc = cfg.latent_dim, cfg.ngf, cfg.nc
+        nz, ngf, nc, up = cfg.latent_dim, cfg.ngf, cfg.nc, cfg.upsample
         self.main = nn.Sequential(
             # kernel 4, stride 1, padding 0 turns 1x1 into 4x4; afterwards stride 2, padding 1 doubles the size
             nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),  # (B, ngf*8, 4, 4)
             nn.BatchNorm2d(ngf * 8),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),  # (B, ngf*4, 8, 8)
+            _up(ngf * 8, ngf * 4, up),  # (B, ngf*4, 8, 8)
             nn.BatchNorm2d(ngf * 4),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),  # (B, ngf*2, 16, 16)
+            _up(ngf * 4, ngf * 2, up),  # (B, ngf*2, 16, 16)
             nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),  # (B, ngf, 32, 32)
+            _up(ngf * 2, ngf, up),  # (B, ngf, 32, 32)
             nn.BatchNorm2d(ngf),
             nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),  # (B, nc, 64, 64)
+            _up(ngf, nc, up),  # (B, nc, 64, 64)
             nn.Tanh(),  # pixel values in [-1, 1], like the data after to_gan_range
         )
 

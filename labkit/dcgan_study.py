@@ -1,0 +1,170 @@
+"""Why the shipped DCGAN paints blobs: short controlled runs, one factor changed each, measured by labkit.image_stats.
+
+    labkit study-dcgan [--epochs 14] [--factors baseline no_texture ...] [--resume]
+
+Every run is the release's recipe (DCGANConfig's defaults: batch 128, Adam 2e-4, beta1 0.5, seed 0; the full
+profile's 2,872 synthetic paintings; bfloat16 autocast, as `make weights PRECISION=mixed` trained it) with exactly one
+thing changed (FACTORS). Same seed, same initial weights (where the architecture is the same), same data order, same
+noise for the measurements. After the measured epochs each run's 256 samples are scored against held-out art of its
+own gallery; the record goes to weights/dcgan_study/ (record.json, samples.pt: the fixed-noise grid of every measured
+epoch, manifest.json). Checkpoints after every epoch in runs/dcgan_study/<factor>.pt (atomic), so an interrupted study
+continues with --resume, across sessions. Introduced in notebooks/04_abstract_art_dcgan.ipynb.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import registry
+from .checkpoint import TrainError, load_checkpoint, load_weights, locked, prepare_out, rng_state, save_checkpoint, \
+    set_rng_state
+from .config import get_profile, runs_dir, set_seed
+from .image_stats import art_figures
+from .inference import generate
+from .models.dcgan import DCGANConfig, build_dcgan
+from .models.gan import generator_loss
+from .synth import synthetic_abstract_art
+from .train import fit_gan
+from .weights import weights_dir, write_json, write_manifest
+
+RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed"}
+FACTORS = {  # name: (what changes, the change to RECIPE)
+    "baseline": ("the shipped recipe, unchanged", {}),
+    "no_texture": ("the same paintings without their texture layer (grain, splatter, streaks, wash)", {"texture": False}),
+    "label_smoothing": ("one-sided label smoothing: D's target for real images 0.9 (Salimans et al. 2016)",
+                        {"real_label": 0.9}),
+    "resize_conv": ("G upsamples by nearest 2x + 3x3 conv instead of transposed convolutions (Odena et al. 2016)",
+                    {"upsample": "resize"}),
+    "float32": ("float32 instead of bfloat16 autocast", {"amp": False}),
+}
+NUM_EVAL = 256  # samples scored per measurement (and held-out paintings they are scored against)
+
+
+def smoothed_discriminator_loss(real_label: float):
+    """D's BCE loss with target `real_label` for real images (1.0: the seed's loss) and 0 for fakes, halved."""
+    def loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        return (F.binary_cross_entropy(d_real, torch.full_like(d_real, real_label))
+                + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake))) / 2
+    return loss
+
+
+def galleries(texture: bool, num_images: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training paintings, held-out paintings) of the synthetic gallery, with or without texture."""
+    return (synthetic_abstract_art(num_images, seed=0, texture=texture),
+            synthetic_abstract_art(NUM_EVAL, seed=1, texture=texture))
+
+
+def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: tuple[torch.Tensor, torch.Tensor],
+               resume: bool, progress: bool = True) -> dict:
+    """Train the recipe with FACTORS[name] applied for `epochs` epochs (continuing its checkpoint with resume) and
+    return its record: figures (labkit.image_stats.art_figures) and D's outputs at every measured epoch."""
+    spec = {**RECIPE, **FACTORS[name][1]}
+    train_x, held_out = data
+    cfg = DCGANConfig(upsample=spec["upsample"])
+    set_seed(0)
+    nets = dict(zip(("net_G", "net_D"), build_dcgan(cfg)))
+    opts = registry.optimizers(cfg, nets)
+    fixed = torch.randn(25, cfg.latent_dim, 1, 1, generator=torch.Generator().manual_seed(0))
+    record: dict = {"what": FACTORS[name][0], "change": FACTORS[name][1], "epoch": [], "updates": []}
+    grids: list[torch.Tensor] = []
+    path, start, history = out / f"{name}.pt", 0, None
+    if path.is_file():
+        if not resume:
+            raise TrainError(f"{path}: a study run of {name} is already there; add --resume to continue it, or "
+                             f"delete it to start over")
+        state = load_checkpoint(path)
+        for key, net in nets.items():
+            load_weights(net, state["nets"][key], name=key, path=path)
+        for key, opt in opts.items():
+            opt.load_state_dict(state["opts"][key])
+        start, history, record, grids = state["epoch"], state["history"], state["record"], list(state["grids"])
+        set_rng_state(state["rng"])
+    if start >= epochs:
+        return record
+    batches = len(train_x) // cfg.batch_size
+
+    def on_epoch_end(epoch: int, history: dict) -> None:
+        if epoch % measure_every == 0 or epoch == epochs:
+            samples = generate(nets["net_G"], NUM_EVAL, generator=torch.Generator().manual_seed(1))
+            figures = art_figures(samples, train_x, held_out)
+            record["epoch"].append(epoch)
+            record["updates"].append(epoch * batches)
+            for key, value in [*figures.items(), ("D_x", history["D_x"][-1]), ("D_G_z", history["D_G_z1"][-1])]:
+                record.setdefault(key, []).append(round(value, 4))
+            grids.append(history["samples"][-1])
+        save_checkpoint({"nets": {k: n.state_dict() for k, n in nets.items()},
+                         "opts": {k: o.state_dict() for k, o in opts.items()}, "epoch": epoch,
+                         "history": {k: v for k, v in history.items() if k != "samples"} | {"samples": []},
+                         "record": record, "grids": grids, "rng": rng_state(), "config": asdict(cfg)}, path)
+
+    if progress:
+        print(f"labkit: study run {name} ({FACTORS[name][0]}): epochs {start + 1}..{epochs} of {batches} updates",
+              flush=True)
+    fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"], num_epochs=epochs,
+            batch_size=cfg.batch_size, device="cpu", fixed_noise=fixed, start_epoch=start, history=history,
+            on_epoch_end=on_epoch_end, progress=progress, amp=spec["amp"], print_every=measure_every,
+            d_loss=smoothed_discriminator_loss(spec["real_label"]), g_loss=generator_loss, desc=f"DCGAN {name}")
+    return record
+
+
+def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_every: int = 2, resume: bool = False,
+              out: str | Path | None = None, commands: list[str] | None = None, progress: bool = True) -> dict:
+    """Run every factor of FACTORS (or those named) and write weights/dcgan_study/ (module docstring)."""
+    factors = factors or list(FACTORS)
+    unknown = [f for f in factors if f not in FACTORS]
+    if unknown:
+        raise TrainError(f"--factors {' '.join(unknown)}: unknown; choose from {', '.join(FACTORS)}")
+    out = Path(out) if out is not None else weights_dir("dcgan_study")
+    runs = prepare_out(runs_dir() / "dcgan_study")
+    num_images = get_profile("full").art_images
+    data = {texture: galleries(texture, num_images) for texture in {({**RECIPE, **FACTORS[f][1]})["texture"]
+                                                                     for f in factors}}
+    reference = {}  # the art against itself: held-out paintings scored exactly as the samples are
+    for texture, (train_x, held_out) in data.items():
+        other = synthetic_abstract_art(NUM_EVAL, seed=2, texture=texture)
+        reference["textured" if texture else "no_texture"] = {
+            k: round(v, 4) for k, v in art_figures(other, train_x, held_out).items()}
+    results, seconds = {}, {}
+    with locked(runs, "dcgan_study"):
+        for name in factors:
+            t0 = time.perf_counter()
+            texture = ({**RECIPE, **FACTORS[name][1]})["texture"]
+            results[name] = run_factor(name, epochs=epochs, measure_every=measure_every, out=runs, data=data[texture],
+                                       resume=resume, progress=progress)
+            seconds[name] = round(time.perf_counter() - t0, 1)
+    out.mkdir(parents=True, exist_ok=True)
+    grids = {name: load_checkpoint(runs / f"{name}.pt")["grids"] for name in factors}
+    save_checkpoint({"factors": factors, "epochs": {n: results[n]["epoch"] for n in factors},
+                     "samples": {n: torch.stack(g) for n, g in grids.items()}}, out / "samples.pt")
+    write_json({"recipe": RECIPE, "reference_art": reference, "runs": results}, out / "record.json")
+    return write_manifest(out, {
+        "study": "dcgan", "commands": commands or ["labkit study-dcgan"], "seed": 0, "epochs": epochs,
+        "batch_size": DCGANConfig().batch_size, "measured_every": measure_every, "samples_per_measurement": NUM_EVAL,
+        "data": {"source": "synthetic abstract art (labkit.synth), seed 0; held-out seed 1", "images": num_images},
+        "device": f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), "
+                  f"{torch.get_num_threads()} threads", "torch": torch.__version__,
+        "seconds_this_session": seconds})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m labkit.dcgan_study`: the same as `labkit study-dcgan`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="labkit study-dcgan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=14)
+    parser.add_argument("--every", type=int, default=2)
+    parser.add_argument("--factors", nargs="+", choices=list(FACTORS))
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+    run_study(args.factors, epochs=args.epochs, measure_every=args.every, resume=args.resume,
+              commands=[f"labkit study-dcgan --epochs {args.epochs} --every {args.every}"
+                        + (f" --factors {' '.join(args.factors)}" if args.factors else "") + " [--resume]"])
+
+
+if __name__ == "__main__":
+    main()

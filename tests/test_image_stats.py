@@ -1,0 +1,106 @@
+"""labkit.image_stats (the DCGAN's figures) and labkit.dcgan_study (the controlled runs behind notebook 04)."""
+import json
+import math
+
+import pytest
+import torch
+
+from labkit import dcgan_study, image_stats
+from labkit.models.dcgan import UPSAMPLING, DCGANConfig, Generator
+from labkit.synth import synthetic_abstract_art
+
+
+def power_law_images(n: int, alpha: float, *, size: int = 64, seed: int = 0) -> torch.Tensor:
+    """Grey images whose power spectrum falls as 1/f^alpha (random phases), as (n, 3, size, size)."""
+    g = torch.Generator().manual_seed(seed)
+    f = torch.fft.fftfreq(size).abs()
+    radius = torch.sqrt(f[:, None] ** 2 + f[None, :] ** 2).clamp_min(1 / size)
+    amplitude = radius ** (-alpha / 2)
+    phase = torch.exp(2j * math.pi * torch.rand(n, size, size, generator=g))
+    img = torch.fft.ifft2(amplitude * phase).real
+    img = img / img.std(dim=(-2, -1), keepdim=True)
+    return img[:, None].expand(n, 3, size, size).contiguous()
+
+
+@pytest.mark.parametrize("alpha", [1.0, 2.0, 2.5, 3.0])
+def test_spectrum_slope_recovers_the_power_law_it_is_given(alpha):
+    assert image_stats.spectrum_slope(power_law_images(32, alpha)) == pytest.approx(-alpha, abs=0.15)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_spectrum_slope_ignores_brightness_and_contrast(seed):
+    x = power_law_images(8, 2.0, seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    scale, shift = 0.1 + torch.rand(1, generator=g).item(), torch.randn(1, generator=g).item()
+    assert image_stats.spectrum_slope(scale * x + shift) == pytest.approx(image_stats.spectrum_slope(x), abs=1e-4)
+
+
+@pytest.mark.parametrize("n", [16, 64, 256])
+def test_artefact_index_is_one_for_a_stamped_pattern_and_small_for_random_detail(n):
+    g = torch.Generator().manual_seed(n)
+    stamp = torch.randn(1, 3, 64, 64, generator=g)
+    colours = torch.randn(n, 3, 1, 1, generator=g)  # different flat colours, the same detail everywhere
+    assert image_stats.artefact_index(colours + stamp) == pytest.approx(1.0, abs=1e-4)
+    random_detail = torch.randn(n, 3, 64, 64, generator=g)
+    assert image_stats.artefact_index(random_detail) == pytest.approx(1 / math.sqrt(n), rel=0.25)
+
+
+def test_art_figures_of_art_against_art_are_the_reference_values():
+    train = synthetic_abstract_art(96, seed=0)
+    held_out, other = synthetic_abstract_art(32, seed=1), synthetic_abstract_art(32, seed=2)
+    fig = image_stats.art_figures(other, train, held_out)
+    assert 0.8 < fig["pairwise_ratio"] < 1.25 and 0.8 < fig["nearest_ratio"] < 1.25
+    copies = image_stats.art_figures(train[:32], train, held_out)  # samples that ARE training images
+    assert copies["nearest_min_ratio"] == 0.0 and copies["nearest_ratio"] == 0.0
+    flat = image_stats.art_figures(torch.zeros(32, 3, 64, 64), train, held_out)  # one grey image 32 times
+    assert flat["pairwise_ratio"] == 0.0 and flat["swd"] > fig["swd"]
+
+
+def test_the_texture_switch_paints_the_same_paintings_without_texture():
+    textured, plain = synthetic_abstract_art(16, seed=3), synthetic_abstract_art(16, seed=3, texture=False)
+    assert torch.equal(textured, synthetic_abstract_art(16, seed=3))  # unchanged default
+    assert 0 < (textured - plain).abs().mean() < 0.1  # texture is a small layer on top of the same picture
+    assert image_stats.spectrum_slope(plain) < image_stats.spectrum_slope(textured)  # without grain: smoother
+
+
+def test_resize_upsampling_builds_a_generator_of_the_same_shape_and_a_bad_name_is_one_line():
+    z = torch.randn(2, 100, 1, 1)
+    for how in UPSAMPLING:
+        assert Generator(DCGANConfig(upsample=how))(z).shape == (2, 3, 64, 64)
+    assert [k for k in Generator().state_dict()][:3] == ["main.0.weight", "main.1.weight", "main.1.bias"]
+    with pytest.raises(ValueError, match="upsample='bilinear'.*'transposed', 'resize'"):
+        DCGANConfig(upsample="bilinear")
+
+
+def test_smoothed_loss_with_label_one_is_the_seed_loss():
+    from labkit.models.gan import discriminator_loss
+
+    d_real, d_fake = torch.rand(8) * 0.98 + 0.01, torch.rand(8) * 0.98 + 0.01
+    assert torch.allclose(dcgan_study.smoothed_discriminator_loss(1.0)(d_real, d_fake), discriminator_loss(d_real, d_fake))
+    # with target 0.9, D's loss is smallest at D(x) = 0.9 rather than at 1
+    grid = torch.linspace(0.5, 0.999, 200)
+    losses = torch.stack([dcgan_study.smoothed_discriminator_loss(0.9)(p.view(1), torch.zeros(1) + 0.1) for p in grid])
+    assert grid[losses.argmin()] == pytest.approx(0.9, abs=0.01)
+
+
+def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(dcgan_study, "NUM_EVAL", 16)
+    monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
+    out = tmp_path / "study"
+    dcgan_study.run_study(["baseline", "resize_conv"], epochs=1, measure_every=1, out=out, progress=False)
+    with pytest.raises(Exception, match="--resume"):
+        dcgan_study.run_study(["baseline"], epochs=2, measure_every=1, out=out, progress=False)
+    manifest = dcgan_study.run_study(["baseline", "resize_conv"], epochs=2, measure_every=1, out=out, resume=True,
+                                     progress=False)
+    from labkit.weights import read_manifest
+
+    assert read_manifest(out)["files"] == manifest["files"]
+    record = json.loads((out / "record.json").read_text())
+    for name in ("baseline", "resize_conv"):
+        run = record["runs"][name]
+        assert run["epoch"] == [1, 2] and run["updates"] == [2, 4]
+        assert all(len(run[key]) == 2 for key in ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio"))
+    assert set(record["reference_art"]) == {"textured"}
+    with pytest.raises(Exception, match="--factors bogus: unknown"):
+        dcgan_study.run_study(["bogus"], out=out)
