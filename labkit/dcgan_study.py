@@ -131,15 +131,23 @@ def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_eve
             k: round(v, 4) for k, v in art_figures(other, train_x, held_out).items()}
     results, seconds = {}, {}
     with locked(runs, "dcgan_study"):
-        for name in factors:
+        for name in factors:  # the record is rewritten after every run, so a stopped study keeps what finished
             t0 = time.perf_counter()
             texture = ({**RECIPE, **FACTORS[name][1]})["texture"]
             results[name] = run_factor(name, epochs=epochs, measure_every=measure_every, out=runs, data=data[texture],
                                        resume=resume, progress=progress)
             seconds[name] = round(time.perf_counter() - t0, 1)
+            manifest = _write_record(out, runs, results, reference, seconds, epochs=epochs, measure_every=measure_every,
+                                     num_images=num_images, commands=commands)
+    return manifest
+
+
+def _write_record(out: Path, runs: Path, results: dict, reference: dict, seconds: dict, *, epochs: int,
+                  measure_every: int, num_images: int, commands: list[str] | None) -> dict:
+    """weights/dcgan_study/: record.json, samples.pt (every measured epoch's fixed-noise grid) and the manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    grids = {name: load_checkpoint(runs / f"{name}.pt")["grids"] for name in factors}
-    save_checkpoint({"factors": factors, "epochs": {n: results[n]["epoch"] for n in factors},
+    grids = {name: load_checkpoint(runs / f"{name}.pt")["grids"] for name in results}
+    save_checkpoint({"factors": list(results), "epochs": {n: results[n]["epoch"] for n in results},
                      "samples": {n: torch.stack(g) for n, g in grids.items()}}, out / "samples.pt")
     write_json({"recipe": RECIPE, "reference_art": reference, "runs": results}, out / "record.json")
     return write_manifest(out, {
