@@ -59,6 +59,31 @@ def galleries(texture: bool, num_images: int) -> tuple[torch.Tensor, torch.Tenso
             synthetic_abstract_art(NUM_EVAL, seed=1, texture=texture))
 
 
+def measure_release(train_x: torch.Tensor, held_out: torch.Tensor, other_art: torch.Tensor) -> dict | None:
+    """The shipped generator (weights/dcgan, checked against its manifest) scored like the study's runs: 256 samples
+    in eval mode (as it ships) and with BatchNorm's batch statistics (as during training), against the whole training
+    set; and every kept fixed-noise grid of its run (25 samples each) against 25 held-out paintings, beside 25 other
+    paintings scored the same way. None when no release is there."""
+    from .weights import WeightsError, load_dcgan_release
+
+    try:
+        net_G, grids, _, manifest = load_dcgan_release()
+    except WeightsError:
+        return None
+    z = torch.randn(NUM_EVAL, *net_G.latent_shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        eval_mode = net_G(z)
+        batch_stats = net_G.train()(z)
+    net_G.eval()
+    n = len(next(iter(grids.values())))
+    rounded = lambda figures: {k: round(v, 4) for k, v in figures.items()}  # noqa: E731
+    return {"generator_sha256": manifest["files"]["generator.pt"]["sha256"], "epochs": manifest["epochs"],
+            "eval": rounded(art_figures(eval_mode, train_x, held_out)),
+            "batch_statistics": rounded(art_figures(batch_stats, train_x, held_out)),
+            "stages": {int(e): rounded(art_figures(g.float() / 127.5 - 1, train_x, held_out[:n])) for e, g in grids.items()},
+            "stage_reference_art": rounded(art_figures(other_art[:n], train_x, held_out[:n]))}
+
+
 def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: tuple[torch.Tensor, torch.Tensor],
                resume: bool, progress: bool = True) -> dict:
     """Train the recipe with FACTORS[name] applied for `epochs` epochs (continuing its checkpoint with resume) and
@@ -129,6 +154,7 @@ def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_eve
         other = synthetic_abstract_art(NUM_EVAL, seed=2, texture=texture)
         reference["textured" if texture else "no_texture"] = {
             k: round(v, 4) for k, v in art_figures(other, train_x, held_out).items()}
+    shipped = measure_release(*data[True], synthetic_abstract_art(NUM_EVAL, seed=2)) if True in data else None
     results, seconds = {}, {}
     with locked(runs, "dcgan_study"):
         for name in factors:  # the record is rewritten after every run, so a stopped study keeps what finished
@@ -137,19 +163,20 @@ def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_eve
             results[name] = run_factor(name, epochs=epochs, measure_every=measure_every, out=runs, data=data[texture],
                                        resume=resume, progress=progress)
             seconds[name] = round(time.perf_counter() - t0, 1)
-            manifest = _write_record(out, runs, results, reference, seconds, epochs=epochs, measure_every=measure_every,
+            manifest = _write_record(out, runs, results, reference, shipped, seconds, epochs=epochs, measure_every=measure_every,
                                      num_images=num_images, commands=commands)
     return manifest
 
 
-def _write_record(out: Path, runs: Path, results: dict, reference: dict, seconds: dict, *, epochs: int,
+def _write_record(out: Path, runs: Path, results: dict, reference: dict, shipped: dict | None, seconds: dict, *,
+                  epochs: int,
                   measure_every: int, num_images: int, commands: list[str] | None) -> dict:
     """weights/dcgan_study/: record.json, samples.pt (every measured epoch's fixed-noise grid) and the manifest."""
     out.mkdir(parents=True, exist_ok=True)
     grids = {name: load_checkpoint(runs / f"{name}.pt")["grids"] for name in results}
     save_checkpoint({"factors": list(results), "epochs": {n: results[n]["epoch"] for n in results},
                      "samples": {n: torch.stack(g) for n, g in grids.items()}}, out / "samples.pt")
-    write_json({"recipe": RECIPE, "reference_art": reference, "runs": results}, out / "record.json")
+    write_json({"recipe": RECIPE, "reference_art": reference, "shipped": shipped, "runs": results}, out / "record.json")
     return write_manifest(out, {
         "study": "dcgan", "commands": commands or ["labkit study-dcgan"], "seed": 0, "epochs": epochs,
         "batch_size": DCGANConfig().batch_size, "measured_every": measure_every, "samples_per_measurement": NUM_EVAL,
@@ -176,3 +203,62 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest_ratio")
+
+
+def read_record(folder: str | Path | None = None) -> dict:
+    """weights/dcgan_study/record.json, after checking every file against the manifest (labkit.weights)."""
+    import json
+
+    from .weights import read_manifest
+
+    folder = Path(folder) if folder is not None else weights_dir("dcgan_study")
+    read_manifest(folder)
+    return json.loads((folder / "record.json").read_text())
+
+
+def gap_closed(run: dict, baseline: dict, run_art: dict, baseline_art: dict, key: str) -> float:
+    """How much of the baseline's distance to its art on figure `key` a run closes (its distance measured to the art
+    of its own gallery), at their last measurement: 1 = it reaches its art, 0 = no better than the baseline,
+    negative = further away."""
+    base = abs(baseline[key][-1] - baseline_art[key])
+    return (base - abs(run[key][-1] - run_art[key])) / base if base > 0 else 0.0
+
+
+def summary(record: dict) -> str:
+    """The study as text (notebook 04): every run's last figures next to its gallery's art, D's outputs, and for
+    each figure the change that closed most of the baseline's gap to the art. Everything printed is read from
+    `record`, so a rerun of the study rewrites the conclusions with it."""
+    runs, refs = record["runs"], record["reference_art"]
+    art_of = lambda run: refs["textured" if run["change"].get("texture", True) else "no_texture"]  # noqa: E731
+    head = f"{'run':<16}{'updates':>8}" + "".join(f"{k.split('_')[0]:>10}" for k in FIGURES) + f"{'D(x)':>7}{'D(G(z))':>9}"
+    lines = [head]
+    for name, run in runs.items():
+        lines.append(f"{name:<16}{run['updates'][-1]:>8}" + "".join(f"{run[k][-1]:>10.2f}" for k in FIGURES)
+                     + f"{run['D_x'][-1]:>7.2f}{run['D_G_z'][-1]:>9.2f}")
+    for label, ref in refs.items():
+        lines.append(f"{'art (' + label + ')':<16}{'':>8}" + "".join(f"{ref[k]:>10.2f}" for k in FIGURES))
+    if "baseline" in runs and len(runs) > 1:
+        base = runs["baseline"]
+        lines.append("")
+        for key in FIGURES:
+            closed = {name: gap_closed(run, base, art_of(run), art_of(base), key) for name, run in runs.items() if name != "baseline"}
+            best = max(closed, key=closed.get)
+            lines.append(f"{key}: the baseline ends at {base[key][-1]:.2f} (art {art_of(base)[key]:.2f}); "
+                         f"the change that closes most of that gap is {best} ({closed[best]:+.0%} of it)"
+                         + ("" if closed[best] > 0.25 else "; no change closes a quarter of it"))
+    return "\n".join(lines)
+
+
+def last_grids(folder: str | Path | None = None) -> dict[str, torch.Tensor]:
+    """{"<run> (<updates> updates)": its last fixed-noise grid (uint8, 25 images)} from weights/dcgan_study/samples.pt,
+    checked against the manifest; the same noise in every run, so the rows compare like for like."""
+    from .weights import read_manifest
+
+    folder = Path(folder) if folder is not None else weights_dir("dcgan_study")
+    read_manifest(folder)
+    saved, record = load_checkpoint(folder / "samples.pt"), read_record(folder)
+    return {f"{name} ({record['runs'][name]['updates'][-1]} updates)": saved["samples"][name][-1]
+            for name in saved["factors"]}

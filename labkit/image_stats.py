@@ -74,3 +74,58 @@ def art_figures(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tens
             "pairwise_ratio": pairwise,
             "nearest_ratio": float(d_samples.mean() / d_art.mean()),
             "nearest_min_ratio": float(d_samples.min() / d_art.mean())}
+
+
+# What the lab asks of a DCGAN that paints (notebooks 04 and 05): each figure against the training art's own.
+TARGETS = {
+    "swd": "at most 0.12, or 2.5x the art-vs-art SWD if that is larger",
+    "spectrum_slope": "within 0.3 of the art's",
+    "artefact_index": "at most 0.15",
+    "pairwise_ratio": "between 0.8 and 1.2",
+    "nearest_ratio": "at most 1.2",
+    "nearest_min_ratio": "at least half the art's (no sample is a copy)",
+}
+
+
+def meets_target(key: str, value: float, art: dict) -> bool:
+    """Whether figure `key` (see TARGETS) of a generator meets its target, given the art-vs-art figures `art`."""
+    if key == "swd":
+        return value <= max(0.12, 2.5 * art["swd"])
+    if key == "spectrum_slope":
+        return abs(value - art["spectrum_slope"]) <= 0.3
+    if key == "artefact_index":
+        return value <= 0.15
+    if key == "pairwise_ratio":
+        return 0.8 <= value <= 1.2
+    if key == "nearest_ratio":
+        return value <= 1.2
+    if key == "nearest_min_ratio":  # the closest sample against the closest held-out painting: a copy is at 0
+        return value >= 0.5 * art["nearest_min_ratio"]
+    raise KeyError(f"no target for {key!r}; the figures are {', '.join(TARGETS)}")
+
+
+def report(figures: dict, art: dict, *, name: str = "generated") -> str:
+    """One line per figure: the generator's value, the art's, the target and whether it is met (notebooks 04, 05)."""
+    lines = [f"{'figure':<18}{name:>10}{'art':>8}   target"]
+    for key, target in TARGETS.items():
+        ok = meets_target(key, figures[key], art)
+        lines.append(f"{key:<18}{figures[key]:>10.2f}{art[key]:>8.2f}   {target}: {'met' if ok else 'MISSED'}")
+    return "\n".join(lines)
+
+
+STAGE_FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio")
+
+
+def stage_table(grids, epochs: list[int], train: torch.Tensor, held_out: torch.Tensor, other_art: torch.Tensor) -> str:
+    """The figures of fixed-noise grids at several epochs (notebook 04's stages), one row per epoch, and a last row
+    for as many held-out paintings scored the same way. grids: {epoch: uint8 batch} (a shipped run) or
+    history["samples"] (samples[e - 1] after epoch e), as labkit.plots.show_epoch_grids takes them."""
+    rows = []
+    for epoch in epochs:
+        grid = grids[epoch] if isinstance(grids, dict) else grids[epoch - 1]
+        rows.append((f"epoch {epoch}", art_figures(grid.float() / 127.5 - 1, train, held_out[:len(grid)])))
+    n = len(grid)
+    rows.append((f"art ({n} paintings)", art_figures(other_art[:n], train, held_out[:n])))
+    lines = [f"{'':<20}" + "".join(f"{key.split('_')[0]:>10}" for key in STAGE_FIGURES)]
+    lines += [f"{name:<20}" + "".join(f"{fig[key]:>10.2f}" for key in STAGE_FIGURES) for name, fig in rows]
+    return "\n".join(lines)

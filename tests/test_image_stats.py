@@ -104,3 +104,62 @@ def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch)
     assert set(record["reference_art"]) == {"textured"}
     with pytest.raises(Exception, match="--factors bogus: unknown"):
         dcgan_study.run_study(["bogus"], out=out)
+
+
+def _figures(**values):
+    base = {"swd": 0.05, "spectrum_slope": -2.4, "artefact_index": 0.08, "pairwise_ratio": 1.0, "nearest_ratio": 1.0,
+            "nearest_min_ratio": 0.5}
+    return {**base, **values}
+
+
+@pytest.mark.parametrize("key,value,ok", [
+    ("swd", 0.12, True), ("swd", 0.13, False), ("spectrum_slope", -2.65, True), ("spectrum_slope", -2.75, False),
+    ("spectrum_slope", -2.1, True), ("artefact_index", 0.15, True), ("artefact_index", 0.7, False),
+    ("pairwise_ratio", 0.79, False), ("pairwise_ratio", 1.2, True), ("pairwise_ratio", 1.3, False),
+    ("nearest_ratio", 1.2, True), ("nearest_ratio", 1.4, False), ("nearest_min_ratio", 0.0, False),
+    ("nearest_min_ratio", 0.3, True)])
+def test_targets_are_read_against_the_art(key, value, ok):
+    art = _figures()
+    assert image_stats.meets_target(key, value, art) is ok
+    line = next(line for line in image_stats.report(_figures(**{key: value}), art).splitlines() if line.startswith(key))
+    assert line.endswith("met") is ok and line.endswith("MISSED") is (not ok)
+
+
+def test_the_swd_target_scales_with_a_gallery_whose_art_vs_art_swd_is_large():
+    assert image_stats.meets_target("swd", 0.2, _figures(swd=0.1))  # 2.5 x 0.1 = 0.25 > 0.12
+    assert not image_stats.meets_target("swd", 0.3, _figures(swd=0.1))
+
+
+def test_stage_table_has_a_row_per_epoch_and_one_for_the_art():
+    art = synthetic_abstract_art(64, seed=0)
+    grids = {e: ((art[e:e + 8] + 1) * 127.5).round().to(torch.uint8) for e in (1, 5)}
+    table = image_stats.stage_table(grids, [1, 5], art, synthetic_abstract_art(16, seed=1), synthetic_abstract_art(16, seed=2))
+    lines = table.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["epoch", "epoch", "art"] and "(8 paintings)" in lines[-1]
+    history_samples = [grids[1], grids[1], grids[1], grids[1], grids[5]]  # fit_gan's list: samples[e - 1]
+    assert image_stats.stage_table(history_samples, [1, 5], art, synthetic_abstract_art(16, seed=1),
+                                   synthetic_abstract_art(16, seed=2)) == table
+
+
+def _run(change, **last):
+    keys = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest_ratio", "D_x", "D_G_z")
+    return {"change": change, "updates": [110, 220], **{k: [0.0, last.get(k, 0.5)] for k in keys}}
+
+
+def test_the_summary_names_the_change_that_closes_each_gap_from_the_record():
+    art = {"swd": 0.05, "spectrum_slope": -2.4, "artefact_index": 0.1, "pairwise_ratio": 1.0, "nearest_ratio": 1.0}
+    record = {"reference_art": {"textured": art, "no_texture": {**art, "spectrum_slope": -3.1}},
+              "runs": {"baseline": _run({}, swd=0.25, spectrum_slope=-3.1, artefact_index=0.7),
+                       "no_texture": _run({"texture": False}, swd=0.1, spectrum_slope=-3.1, artefact_index=0.2),
+                       "resize_conv": _run({"upsample": "resize"}, swd=0.24, spectrum_slope=-2.5, artefact_index=0.69)}}
+    text = dcgan_study.summary(record)
+    assert "artefact_index: the baseline ends at 0.70 (art 0.10); the change that closes most of that gap is " \
+           "no_texture (+83% of it)" in text
+    # no_texture ends on its own gallery's slope: measured against that art, it closes the whole gap
+    assert "spectrum_slope: the baseline ends at -3.10 (art -2.40); the change that closes most of that gap is " \
+           "no_texture (+100% of it)" in text
+    record["runs"]["resize_conv"]["artefact_index"][-1] = 0.1
+    assert "is resize_conv (+100% of it)" in dcgan_study.summary(record).split("artefact_index:")[1].splitlines()[0]
+    assert "no change closes a quarter" in dcgan_study.summary(
+        {**record, "runs": {k: v for k, v in record["runs"].items() if k in ("baseline",)} | {
+            "float32": _run({"amp": False}, swd=0.25, spectrum_slope=-3.1, artefact_index=0.7)}})
