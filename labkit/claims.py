@@ -1,0 +1,79 @@
+"""Claims a notebook makes about its own run, measured and printed with their verdict.
+
+A sentence such as "most samples are readable digits" is a claim about one run; written in markdown it stays
+true or false whatever the run printed. So the notebooks make such claims in code, one line each:
+
+    verdict("most prior samples are readable digits", readable["share"] > 0.5)
+    # prints: most prior samples are readable digits: holds      (or: ...: does not hold)
+
+`tests/test_prose.py` reads the committed notebooks and checks that every cell calling `verdict` printed its
+lines, and that markdown never asserts a claim whose printed verdict is "does not hold". The measurements
+behind the usual qualitative claims live here too: readable share (the metrics classifier's confidence),
+collapse (the class shares), memorisation (nearest-neighbour distances to training vs held-out digits), and
+`machine()`, the line that says where a number was measured.
+"""
+from __future__ import annotations
+
+import platform
+
+import torch
+
+from .classifier import MNISTClassifier, check_unit_images
+from .metrics import nearest_neighbours
+
+HOLDS, FAILS = "holds", "does not hold"
+READABLE_CONFIDENCE = 0.9  # a sample is "readable" when the classifier gives one digit at least this probability
+COLLAPSE_MIN_CLASSES, COLLAPSE_MAX_SHARE = 8, 0.3  # notebook 03's rule: fewer classes, or one class above this share
+
+
+def verdict(claim: str, holds: bool) -> bool:
+    """Print `claim: holds` or `claim: does not hold` (the form tests/test_prose.py reads); return holds."""
+    holds = bool(holds)
+    print(f"{claim}: {HOLDS if holds else FAILS}")
+    return holds
+
+
+def machine() -> str:
+    """Where this process measures: CPU architecture and capability (or the GPU's name) and the thread count."""
+    cpu = f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads"
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)}; {cpu}"
+    return cpu
+
+
+@torch.no_grad()
+def readable_share(clf: MNISTClassifier, x: torch.Tensor, *, confidence: float = READABLE_CONFIDENCE) -> dict:
+    """How many images the metrics classifier reads as one digit with at least `confidence` probability.
+
+    x: (N, 1, 28, 28) in [0, 1]. Returns {"share": readable fraction, "count", "total", "confidence"}. A blend
+    of two digits or a smudge gets its probability spread over classes and does not count.
+    """
+    check_unit_images(x, "readable_share: x")
+    device = next(clf.parameters()).device
+    probs = torch.cat([clf(xb.to(device)).softmax(dim=1).cpu() for xb in x.split(1000)])  # (N, 10)
+    count = int((probs.max(dim=1).values >= confidence).sum())
+    return {"share": count / len(x), "count": count, "total": len(x), "confidence": confidence}
+
+
+def collapsed(classes_covered: int, largest_share: float) -> bool:
+    """Notebook 03's mode-collapse rule: fewer than 8 of the 10 digits among the samples, or one above 30%."""
+    return classes_covered < COLLAPSE_MIN_CLASSES or largest_share > COLLAPSE_MAX_SHARE
+
+
+def memorisation(samples: torch.Tensor, train_x: torch.Tensor, held_out_x: torch.Tensor, *, seed: int = 0) -> dict:
+    """Are generated images closer to the training digits than to digits the model never saw?
+
+    A generator that memorises its training set draws near-copies of training digits, so each sample's nearest
+    training digit is much closer than its nearest held-out digit. Both reference sets get the same size (a
+    seeded subset of the larger), since a larger set has closer neighbours by chance alone. Images are compared
+    as flattened pixels in [0, 1]. Returns {"to_train", "to_held_out": mean nearest-neighbour distances,
+    "ratio": to_train / to_held_out (about 1: no sign of copying; well below 1: closer to what it trained on),
+    "references": images per reference set}.
+    """
+    n = min(len(train_x), len(held_out_x))
+    gen = torch.Generator().manual_seed(seed)
+    train_ref = train_x[torch.randperm(len(train_x), generator=gen)[:n]]
+    held_ref = held_out_x[torch.randperm(len(held_out_x), generator=gen)[:n]]
+    to_train = nearest_neighbours(samples, train_ref)[0].mean().item()
+    to_held = nearest_neighbours(samples, held_ref)[0].mean().item()
+    return {"to_train": to_train, "to_held_out": to_held, "ratio": to_train / to_held, "references": n}
