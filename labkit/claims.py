@@ -26,11 +26,10 @@ READABLE_CONFIDENCE = 0.9  # a sample is "readable" when the classifier gives on
 COLLAPSE_MIN_CLASSES, COLLAPSE_MAX_SHARE = 8, 0.3  # notebook 03's rule: fewer classes, or one class above this share
 
 
-def verdict(claim: str, holds: bool) -> bool:
-    """Print `claim: holds` or `claim: does not hold` (the form tests/test_prose.py reads); return holds."""
-    holds = bool(holds)
+def verdict(claim: str, holds: bool) -> None:
+    """Print `claim: holds` or `claim: does not hold`, the form tests/test_prose.py reads. (Returns nothing, so a
+    notebook cell that ends with it shows only the line.)"""
     print(f"{claim}: {HOLDS if holds else FAILS}")
-    return holds
 
 
 def machine() -> str:
