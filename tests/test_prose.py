@@ -459,3 +459,80 @@ def test_an_edited_measured_block_is_flagged():
     block = readme.MARKER.search(text)
     edited = text[:block.start("body")] + block.group("body").replace("0", "9", 1) + text[block.end("body"):]
     assert any("out of date" in p for p in readme_problems(edited))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The code that prints what the prose used to type
+# ---------------------------------------------------------------------------------------------------
+
+def test_vae_log_line_prints_each_loss_with_its_own_terms():
+    from labkit.train import loss_summary
+    history = {"train_loss": [108.6437], "train_recon": [83.65], "train_kl": [24.9937],
+               "test_loss": [115.9579], "test_recon": [90.2], "test_kl": [25.7579]}
+    assert loss_summary(history, "test") == "test_loss: 115.9579 (recon 90.20 + KL 25.76)"
+    assert loss_summary(history, "train") == "train_loss: 108.6437 (recon 83.65 + KL 24.99)"
+    # the printed terms add up to the printed loss (the log line printed the training terms beside test_loss)
+    for split in ("train", "test"):
+        numbers = [float(x) for x in re.findall(r"\d+\.\d+", loss_summary(history, split))]
+        assert abs(numbers[0] - numbers[1] - numbers[2]) < 0.01
+    # a β-VAE's loss is not recon + KL: the terms are listed, not added
+    beta = {"test_loss": [130.0], "test_recon": [100.0], "test_kl": [10.0]}
+    assert loss_summary(beta, "test") == "test_loss: 130.0000 (recon 100.00, KL 10.00)"
+    assert loss_summary({"test_loss": [0.0112]}, "test") == "test_loss: 0.0112"
+
+
+def test_training_log_prints_test_terms_beside_test_loss(tmp_path, capsys):
+    from labkit.config import get_profile
+    from labkit.run import train_model
+    _, history = train_model("vae", out=tmp_path, profile=get_profile("quick"), device=torch.device("cpu"), epochs=1,
+                             max_batches=2, progress=True)
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("[  1/1]"))
+    train_part, test_part = line.split("test_loss:")
+    assert f"recon {history['train_recon'][-1]:.2f} + KL {history['train_kl'][-1]:.2f}" in train_part, line
+    assert f"recon {history['test_recon'][-1]:.2f} + KL {history['test_kl'][-1]:.2f}" in test_part, line
+
+
+def test_verdict_prints_the_line_the_checker_reads(capsys):
+    from labkit import claims
+    assert claims.verdict("samples are readable", True) is None
+    claims.verdict("samples are readable", False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["samples are readable: holds", "samples are readable: does not hold"]
+    assert [VERDICT.match(line) is not None for line in lines] == [True, True]
+
+
+def test_readable_share_counts_confident_readings():
+    from labkit import claims
+
+    class Fixed(torch.nn.Module):  # a classifier whose confidence is the image's mean pixel
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            p = x.flatten(1).mean(1).clamp(1e-4, 1 - 1e-4)  # probability of class 0
+            rest = (1 - p) / 9
+            return torch.log(torch.stack([p] + [rest] * 9, dim=1))
+
+    x = torch.cat([torch.full((3, 1, 28, 28), 0.95), torch.full((7, 1, 28, 28), 0.5)])
+    r = claims.readable_share(Fixed(), x)
+    assert (r["count"], r["total"], r["share"]) == (3, 10, 0.3)
+    with pytest.raises(ValueError, match="expected values in"):
+        claims.readable_share(Fixed(), x - 1)
+
+
+def test_memorisation_tells_copies_from_new_digits():
+    from labkit import claims
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(200, 1, 28, 28, generator=g)
+    held_out = torch.rand(50, 1, 28, 28, generator=g)
+    copies = claims.memorisation(train[:20] + 0.01, train, held_out)
+    fresh = claims.memorisation(torch.rand(20, 1, 28, 28, generator=g), train, held_out)
+    assert copies["ratio"] < 0.1 and copies["near_copies"] == 1.0
+    assert 0.9 < fresh["ratio"] < 1.1 and fresh["near_copies"] < 0.3
+
+
+def test_collapse_rule_is_notebook_03s():
+    from labkit import claims
+    assert claims.collapsed(7, 0.12) and claims.collapsed(10, 0.31)
+    assert not claims.collapsed(10, 0.23) and not claims.collapsed(8, 0.3)
