@@ -59,19 +59,21 @@ def collapsed(classes_covered: int, largest_share: float) -> bool:
     return classes_covered < COLLAPSE_MIN_CLASSES or largest_share > COLLAPSE_MAX_SHARE
 
 
-def memorisation(samples: torch.Tensor, train_x: torch.Tensor, held_out_x: torch.Tensor) -> dict:
+def memorisation(samples: dict, train_x: torch.Tensor, held_out_x: torch.Tensor) -> dict:
     """Are generated images closer to the training digits than real digits the model never saw are?
 
-    A generator that memorises its training set draws near-copies of training digits: each sample's nearest
-    training digit is much closer than a fresh real digit's nearest training digit. So both query sets, the
-    samples and the held-out digits, are measured against the same full training set (flattened pixels in
-    [0, 1]). Returns {"to_train": mean nearest-training-digit distance of the samples, "held_out_to_train": the
-    same for the held-out digits, "ratio": to_train / held_out_to_train (about 1 or above: no sign of copying;
-    well below 1: the samples hug the training set), "near_copies": share of samples closer to a training digit
-    than 95% of the held-out digits are (about 0.05 when nothing is copied)}.
+    samples: {name: (N, 1, 28, 28) images in [0, 1]}, e.g. one grid per epoch. A generator that memorises its
+    training set draws near-copies of training digits: each sample's nearest training digit is much closer than a
+    fresh real digit's nearest training digit. So the samples and the held-out digits are measured against the same
+    full training set (flattened pixels). Returns {name: {"to_train": the samples' mean nearest-training-digit
+    distance, "held_out_to_train": the same for the held-out digits, "ratio": to_train / held_out_to_train (about 1
+    or above: no sign of copying; well below 1: the samples hug the training set), "near_copies": share of samples
+    closer to a training digit than 95% of the held-out digits are (about 0.05 when nothing is copied)}}.
     """
-    to_train = nearest_neighbours(samples, train_x)[0]
-    real = nearest_neighbours(held_out_x, train_x)[0]
+    real = nearest_neighbours(held_out_x, train_x)[0]  # (M,)
     close = torch.quantile(real, 0.05)
-    return {"to_train": to_train.mean().item(), "held_out_to_train": real.mean().item(),
-            "ratio": (to_train.mean() / real.mean()).item(), "near_copies": (to_train < close).float().mean().item()}
+    names = list(samples)
+    dists = nearest_neighbours(torch.cat([samples[n] for n in names]), train_x)[0].split([len(samples[n]) for n in names])
+    return {n: {"to_train": d.mean().item(), "held_out_to_train": real.mean().item(),
+                "ratio": (d.mean() / real.mean()).item(), "near_copies": (d < close).float().mean().item()}
+            for n, d in zip(names, dists)}

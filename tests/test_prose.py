@@ -526,8 +526,9 @@ def test_memorisation_tells_copies_from_new_digits():
     g = torch.Generator().manual_seed(0)
     train = torch.rand(200, 1, 28, 28, generator=g)
     held_out = torch.rand(50, 1, 28, 28, generator=g)
-    copies = claims.memorisation(train[:20] + 0.01, train, held_out)
-    fresh = claims.memorisation(torch.rand(20, 1, 28, 28, generator=g), train, held_out)
+    found = claims.memorisation({"copies": train[:20] + 0.01, "fresh": torch.rand(20, 1, 28, 28, generator=g)},
+                                train, held_out)
+    copies, fresh = found["copies"], found["fresh"]
     assert copies["ratio"] < 0.1 and copies["near_copies"] == 1.0
     assert 0.9 < fresh["ratio"] < 1.1 and fresh["near_copies"] < 0.3
 
