@@ -8,16 +8,20 @@ problems it finds, so the tests at the end can feed it a changed copy and show t
 1. `measured_numbers`: a number in markdown prose (outside math, code and links) is configuration, or it was typed
    from some run. It counts as configuration when labkit's source or a notebook's code sets it (a numeric literal
    there, so `AEConfig`'s 32, a profile's 100 epochs, a check's 0.9 threshold; a percentage p% when p/100 is one),
-   when it is a mathematical constant (ln 2, log2 10), a year, a reference (eq. 10, section 4, notebook 03,
-   Exercise 2.1, Python 3.10), or a small integer up to 10 (digit labels, counts of classes or seeds, section
-   numbers); a measured count of that size is caught by rule 4 instead. Anything else is reported.
+   when it is a fact of the data (the bundled subset's sizes, read from its file; full MNIST's published 60,000 /
+   10,000) or of arithmetic (ln 2, log2 10, the significant bits of float32 / bfloat16 / float16), a year, a
+   reference (eq. 10, section 4, notebook 03, Exercise 2.1, Python 3.10, an arXiv id), or a small integer up to 10
+   (digit labels, counts of classes or seeds, section numbers; a measured count of that size is caught by rule 4
+   instead). A duration in digits ("900 s", "12 h") counts only when it is one of labkit's time limits (a value
+   given to a setting named *timeout*, *seconds* or *limit*). Anything else is reported.
 2. `timing_claims`: a duration in words ("a few seconds", "two and a half minutes", "seconds on a laptop CPU") is
-   always a measurement of one machine; durations in digits fall under rule 1.
+   a measurement of one machine. A bound ("under a second") is not: it is a limit a test can hold.
 3. `count_claims`: "N notebooks" must be the number of numbered notebooks after 00_setup.
 4. `claim_problems`: the qualitative claims the issue lists (readable / recognisable samples, collapse,
    memorisation, a number that follows or tracks quality). A clause that asserts one (not hedged with "if",
-   "whether", "would", "look", "expected", ...; tables and headings are reference, not claims) needs verdict lines
-   about the same thing printed in that notebook, all saying it holds; a negated one needs none that holds.
+   "whether", "would", "look", "expected", ...; tables, headings and **bold terms** being defined are reference,
+   not claims) needs verdict lines about the same thing printed in that notebook, all saying it holds; a negated
+   one needs none that holds.
    Verdict lines are `claim: holds` / `claim: does not hold` (`labkit.claims.verdict`) or `claim: True|False`.
 5. `verdict_problems`: an executed code cell that calls `verdict(` printed at least one verdict line.
 
