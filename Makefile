@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= quick
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lab test setup clean weights
+.PHONY: lab test setup clean weights readme
 
 setup: $(VENV)/.installed
 
@@ -19,15 +19,21 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
+# After a quick-profile run the README's measured blocks are regenerated from the notebooks' new outputs.
 lab: setup
 	$(VENV)/bin/labkit lab --profile $(PROFILE) $(ARGS)
+	$(if $(filter quick,$(PROFILE)),$(PY) -m labkit.readme)
+
+# README.md's measured numbers, copied from the committed notebooks and weights/*/manifest.json (labkit/readme.py)
+readme: setup
+	$(PY) -m labkit.readme
 
 # The replayed notebooks save their figures under runs/, so a test run leaves the committed figures/ alone.
 test: setup
 	LABKIT_PROFILE=quick LABKIT_FIGURES=$(CURDIR)/runs/test_figures $(PY) -m pytest tests --nbval --nbval-current-env notebooks $(ARGS)
 
 # The seed's DCGAN: 100 epochs, batch 128, Adam 2e-4, beta1 0.5, seed 0, on the best data reachable (the Kaggle
-# set with a token, else synthetic art). PRECISION=mixed uses bfloat16 on a CPU that has it (2x faster here).
+# set with a token, else synthetic art). PRECISION=mixed uses bfloat16 on a CPU that has it (faster there).
 PRECISION ?= auto
 RELEASE_RUN := runs/release
 TRAIN_DCGAN := labkit train --model dcgan --profile full --seed 0 --epochs 100 --precision $(PRECISION) --out $(RELEASE_RUN) --image-every 20
@@ -36,6 +42,7 @@ weights: setup
 	$(VENV)/bin/labkit release --run $(RELEASE_RUN)/dcgan.pt --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_DCGAN) [--resume]"
 	$(VENV)/bin/labkit record-gan --epochs 400
 	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2
+	$(PY) -m labkit.readme
 
 clean:
 	rm -rf $(VENV) runs

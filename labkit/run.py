@@ -32,7 +32,7 @@ from .config import (Profile, device_of, display_path, get_device, get_profile, 
 from .data import to_gan_range
 from .mnist import load_mnist
 from .inference import reconstruct
-from .train import fit_autoencoder, fit_gan
+from .train import fit_autoencoder, fit_gan, loss_summary
 
 NUM_SAMPLES = 25  # images per sample grid: 5 x 5
 NUM_RECONSTRUCTIONS = 8  # test digits shown above their reconstructions
@@ -163,10 +163,7 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
             return nets, history
 
         def report(epoch: int, history: dict) -> None:
-            line = (f"[{epoch:>3}/{epochs}] train_loss: {history['train_loss'][-1]:.4f}  "
-                    f"test_loss: {history['test_loss'][-1]:.4f}")
-            if "train_kl" in history:
-                line += f"  (recon {history['train_recon'][-1]:.2f} + KL {history['train_kl'][-1]:.2f})"
+            line = f"[{epoch:>3}/{epochs}] " + "  ".join(loss_summary(history, split) for split in ("train", "test"))
             if progress and (epoch % print_every == 0 or epoch == epochs):
                 tqdm.write(line, file=sys.stdout)
             on_epoch_end(epoch, history)

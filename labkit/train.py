@@ -94,6 +94,19 @@ def fit_autoencoder(model: nn.Module, train_x: torch.Tensor, test_x: torch.Tenso
     return history
 
 
+def loss_summary(history: dict, split: str = "train") -> str:
+    """The latest epoch's loss of one split ("train" or "test") with the terms it is made of, from that same split:
+    `test_loss: 115.9579 (recon 90.21 + KL 25.75)` for a VAE, `test_loss: 0.0112` for an autoencoder. Where the
+    loss is not their sum (a β-VAE weighs the KL, free bits floors it) the terms are listed, not added."""
+    loss = history[f"{split}_loss"][-1]
+    line = f"{split}_loss: {loss:.4f}"
+    if f"{split}_kl" in history:
+        recon, kl = history[f"{split}_recon"][-1], history[f"{split}_kl"][-1]
+        joiner = " + " if abs(recon + kl - loss) <= 1e-4 * abs(loss) else ", "
+        line += f" (recon {recon:.2f}{joiner}KL {kl:.2f})"
+    return line
+
+
 # ---------------------------------------------------------------------------------------------------
 # GANs: notebooks/03_mnist_gan.ipynb (MLP GAN) and 04_abstract_art_dcgan.ipynb (DCGAN, same steps)
 # ---------------------------------------------------------------------------------------------------
