@@ -108,6 +108,20 @@ def write_first_cells(folder: str | Path | None = None) -> list[str]:
     return changed
 
 
+def write_readme_badge(readme: str | Path | None = None) -> bool:
+    """Point the README's badge line (the line starting with the badge) at 00_setup; True if it changed."""
+    from .config import ROOT
+
+    path = Path(readme or ROOT / "README.md")
+    lines = path.read_text().split("\n")
+    new = [badge_markdown("00_setup.ipynb") if line.startswith(f"[![{BADGE_ALT}]") else line for line in lines]
+    if new != lines:
+        path.write_text("\n".join(new))
+    return new != lines
+
+
 if __name__ == "__main__":
     names = write_first_cells(sys.argv[1] if len(sys.argv) > 1 else None)
-    print(f"labkit.colab: updated the first cells of {len(names)} notebooks" + (f": {', '.join(names)}" if names else ""))
+    if len(sys.argv) == 1 and write_readme_badge():
+        names.append("README.md")
+    print(f"labkit.colab: updated the badge or install cell of {len(names)} files" + (f": {', '.join(names)}" if names else ""))

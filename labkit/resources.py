@@ -75,4 +75,4 @@ def notebooks_to_run(cwd: str | Path | None = None) -> list[Path]:
 def written_message(dest: Path, count: int) -> str:
     """The one line `labkit notebooks` prints after writing."""
     return (f"labkit notebooks: wrote {count} notebooks to {dest}; open them with `jupyter lab {dest}` or run them "
-            f"with `cd {dest} && labkit lab` ({where_outputs_go(dest)})")
+            f"with `cd {dest} && labkit lab` ({where_outputs_go(dest.resolve())})")
