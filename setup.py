@@ -20,6 +20,7 @@ class build_py_with_bundled(build_py):
         if getattr(self, "editable_mode", False):
             return  # an editable install finds them in the repository
         here, target = Path(__file__).resolve().parent, Path(self.build_lib) / "labkit" / "_bundled"
+        shutil.rmtree(target, ignore_errors=True)  # no file left over from an earlier build in the same build/
         for folder, patterns in BUNDLED.items():
             files = sorted(p for pattern in patterns for p in (here / folder).glob(pattern) if p.is_file())
             if not files:

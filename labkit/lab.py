@@ -197,8 +197,8 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
         return 2
     out_dir = Path(out) if out else None
     print(f"labkit lab: {len(paths)} notebooks, profile {prof.name}, at most {timeout} s per cell"
-          + (f", writing to {out_dir}" if out_dir else ", in place"), flush=True)
-    print(f"labkit lab: {where_outputs_go(paths[0].resolve().parent)}", flush=True)  # kernels start there
+          + (f", writing to {out_dir}" if out_dir else ", in place")
+          + f"; {where_outputs_go(paths[0].resolve().parent)}", flush=True)  # (kernels start in a notebook's folder)
     total = 0.0
     for path in paths:
         start = time.perf_counter()
