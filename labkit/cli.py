@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     lab = sub.add_parser("lab", help="execute the notebooks in order, headless, and write their figures")
-    lab.add_argument("notebooks", nargs="*", help="notebooks to run (default: every notebooks/NN_*.ipynb, in order)")
+    lab.add_argument("notebooks", nargs="*", help="notebooks to run (default: this folder's NN_*.ipynb, else a clone's notebooks/)")
     lab.add_argument("--profile", choices=["quick", "full"], default=None,
                      help="quick: bundled data, few epochs (default, or $LABKIT_PROFILE); full: the real settings")
     lab.add_argument("--out", default=None, help="write executed notebooks here instead of in place")

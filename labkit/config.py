@@ -46,19 +46,18 @@ def lab_path(kind: str, *, cwd: str | Path | None = None) -> Path:
     """The one place labkit finds its folders. `kind`: "data" (the bundled digits), "weights", "notebooks"
     (shipped with the lab, read-only), or "runs", "figures", "downloads" (full MNIST, the art set; written).
 
-    An environment variable wins ($LABKIT_DATA, $LABKIT_WEIGHTS, $LABKIT_RUNS, $LABKIT_FIGURES); then a clone's
-    top-level folder; then, for an installed package, its bundled copy (shipped) or workspace(cwd)/kind (written;
-    downloads go to workspace(cwd)/data).
+    An environment variable wins ($LABKIT_DATA, $LABKIT_WEIGHTS, $LABKIT_RUNS, $LABKIT_FIGURES). Otherwise what
+    is shipped comes from the clone's top-level folder, or from the installed package's bundled copy; what is
+    written goes to workspace(cwd)/kind (downloads to workspace(cwd)/data).
     """
     if kind not in SHIPPED + WRITTEN:
         raise ValueError(f"unknown lab path {kind!r}: use one of {', '.join(SHIPPED + WRITTEN)}")
     env = PATH_ENV.get(kind)
     if env and os.environ.get(env):
         return Path(os.environ[env])
-    folder = "data" if kind == "downloads" else kind
-    if in_checkout():
-        return ROOT / folder
-    return BUNDLED / folder if kind in SHIPPED else workspace(cwd) / folder
+    if kind in SHIPPED:
+        return ROOT / kind if in_checkout() else BUNDLED / kind
+    return workspace(cwd) / ("data" if kind == "downloads" else kind)
 
 
 def where_outputs_go(cwd: str | Path | None = None) -> str:
