@@ -95,6 +95,8 @@ def test_on_a_fake_colab_without_labkit_the_cell_installs_it_and_the_setup_noteb
     where = subprocess.run([str(python), "-c", "import labkit; print(labkit.__file__)"], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
     assert where.stdout.startswith(str(tmp_path / "venv"))  # installed into the environment, from the wheel
+    # pip kept the torch it found (and, with PIP_NO_INDEX, could not have downloaded one)
+    assert not list((tmp_path / "venv").glob("lib/python*/site-packages/torch"))
 
 
 def test_a_normal_run_prints_one_deterministic_line():

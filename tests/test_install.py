@@ -77,6 +77,13 @@ def test_notebooks_refuses_to_overwrite_and_names_a_bad_folder(tmp_path):
         resources.write_notebooks(tmp_path / "file" / "below")
 
 
+def test_notebooks_into_a_read_only_folder_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(resources.os, "access", lambda path, mode: False)  # (root can write anywhere: pretend)
+    with pytest.raises(resources.NotebooksError, match=r"ro: cannot write the notebooks there \(read-only\); choose"):
+        resources.write_notebooks(tmp_path / "ro")
+    assert not list((tmp_path / "ro").glob("*.ipynb"))
+
+
 def test_lab_without_arguments_runs_this_folders_notebooks_else_says_how_to_get_them(tmp_path, monkeypatch):
     resources.write_notebooks(tmp_path)
     assert resources.notebooks_to_run(tmp_path) == sorted(tmp_path.glob("*.ipynb"))
