@@ -86,7 +86,8 @@ def add_notebooks_parser(sub) -> None:
     notebooks = sub.add_parser("notebooks", help="write the lab's notebooks into a folder, to open them in Jupyter",
                                description="Copy the lab's notebooks (00_setup ... 06_extensions) into DIR, created "
                                            "if missing. Then `cd DIR && labkit lab` runs them, or open them with "
-                                           "`jupyter lab DIR`; runs/ and figures/ are written beside them.")
+                                           "`jupyter lab DIR`; outside a clone, runs/ and figures/ are written "
+                                           "beside them.")
     notebooks.add_argument("dest", metavar="DIR", help="the folder to write them into, e.g. lab")
     notebooks.add_argument("--overwrite", action="store_true", help="replace notebooks already in DIR (your edits are lost)")
     notebooks.set_defaults(func=_cmd_notebooks)

@@ -43,8 +43,9 @@ def write_notebooks(dest: str | Path, *, overwrite: bool = False) -> list[Path]:
         raise NotebooksError(f"{dest}: is where the lab's notebooks are shipped from; choose another folder")
     existing = [p.name for p in sources if (dest / p.name).exists()]
     if existing and not overwrite:
-        raise NotebooksError(f"{dest}: already holds {', '.join(existing)}; pass --overwrite to replace "
-                             f"{'it' if len(existing) == 1 else 'them'} (your changes there would be lost)")
+        more = f" and {len(existing) - 1} more of the lab's notebooks" if len(existing) > 1 else ""
+        raise NotebooksError(f"{dest}: already holds {existing[0]}{more}; pass --overwrite to replace "
+                             f"{'them' if more else 'it'} (your changes there would be lost)")
     try:
         dest.mkdir(parents=True, exist_ok=True)
         if not os.access(dest, os.W_OK):
