@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     lab = sub.add_parser("lab", help="execute the notebooks in order, headless, and write their figures")
-    lab.add_argument("notebooks", nargs="*", help="notebooks to run (default: this folder's NN_*.ipynb, else a clone's notebooks/)")
+    lab.add_argument("notebooks", nargs="*",
+                     help="notebooks to run (default: this folder's NN_*.ipynb, else a clone's notebooks/)")
     lab.add_argument("--profile", choices=["quick", "full"], default=None,
                      help="quick: bundled data, few epochs (default, or $LABKIT_PROFILE); full: the real settings")
     lab.add_argument("--out", default=None, help="write executed notebooks here instead of in place")
@@ -89,7 +90,8 @@ def add_notebooks_parser(sub) -> None:
                                            "`jupyter lab DIR`; outside a clone, runs/ and figures/ are written "
                                            "beside them.")
     notebooks.add_argument("dest", metavar="DIR", help="the folder to write them into, e.g. lab")
-    notebooks.add_argument("--overwrite", action="store_true", help="replace notebooks already in DIR (your edits are lost)")
+    notebooks.add_argument("--overwrite", action="store_true",
+                           help="replace notebooks already in DIR (your edits are lost)")
     notebooks.set_defaults(func=_cmd_notebooks)
 
 

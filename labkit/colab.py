@@ -124,4 +124,5 @@ if __name__ == "__main__":
     names = write_first_cells(sys.argv[1] if len(sys.argv) > 1 else None)
     if len(sys.argv) == 1 and write_readme_badge():
         names.append("README.md")
-    print(f"labkit.colab: updated the badge or install cell of {len(names)} files" + (f": {', '.join(names)}" if names else ""))
+    print(f"labkit.colab: updated the badge or install cell of {len(names)} files"
+          + (f": {', '.join(names)}" if names else ""))
