@@ -1,6 +1,8 @@
 # Two commands on a fresh machine (each bootstraps .venv on first use):
 #   make lab     run every notebook headless in the quick profile (PROFILE=full for the real thing)
-#   make test    unit tests + replay every notebook with nbval
+#   make test    unit tests + replay every notebook with nbval (+ the wheel, Colab and browser tests: tests/test_install.py,
+#                test_colab.py, test_browser.py; the last runs when Chromium is installed)
+#   make dist    the wheel and sdist in dist/
 #   make weights train the shipped DCGAN (the seed's settings; resumes an interrupted run) and write weights/dcgan,
 #                and record notebook 03's GAN over 400 epochs in weights/gan_long_run, and notebook 06's GAN, WGAN-GP
 #                and SN-GAN over 3 seeds each in weights/gan_variants
@@ -10,7 +12,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= quick
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lab test setup clean weights readme
+.PHONY: lab test setup clean weights readme dist
 
 setup: $(VENV)/.installed
 
@@ -44,5 +46,11 @@ weights: setup
 	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2
 	$(PY) -m labkit.readme
 
+# The package: a wheel and an sdist in dist/, carrying data/, weights/ and notebooks/ (setup.py, MANIFEST.in).
+dist: setup
+	rm -rf dist
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+	$(PY) -c "from setuptools import build_meta; build_meta.build_sdist('dist')"
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs build dist labkit.egg-info

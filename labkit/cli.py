@@ -2,6 +2,7 @@
 
     labkit lab   [--profile quick|full] [--out DIR] [NOTEBOOK ...]   run the notebooks headless, in order
     labkit train --model NAME ...                                     train one model from the shell
+    labkit notebooks DIR [--overwrite]                                write the lab's notebooks into DIR to open them
     labkit student OUT [--notebooks DIR]                              write the student notebooks (solutions -> stubs)
     labkit record-gan-variants [--updates N] [--every K] [--seeds S ...]  GAN, WGAN-GP, SN-GAN over seeds (make weights)
 
@@ -26,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     lab = sub.add_parser("lab", help="execute the notebooks in order, headless, and write their figures")
-    lab.add_argument("notebooks", nargs="*", help="notebooks to run (default: every notebooks/NN_*.ipynb, in order)")
+    lab.add_argument("notebooks", nargs="*",
+                     help="notebooks to run (default: this folder's NN_*.ipynb, else a clone's notebooks/)")
     lab.add_argument("--profile", choices=["quick", "full"], default=None,
                      help="quick: bundled data, few epochs (default, or $LABKIT_PROFILE); full: the real settings")
     lab.add_argument("--out", default=None, help="write executed notebooks here instead of in place")
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps: exported as $LABKIT_DEVICE")
     lab.set_defaults(func=_cmd_lab)
 
+    add_notebooks_parser(sub)
     add_train_parser(sub)
 
     release = sub.add_parser("release", help="export a finished DCGAN run to weights/ with a checksummed manifest",
@@ -77,6 +80,32 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("--notebooks", default=None, metavar="DIR", help="the instructor notebooks (default: notebooks/)")
     student.set_defaults(func=_cmd_student)
     return parser
+
+
+def add_notebooks_parser(sub) -> None:
+    """`labkit notebooks DIR`: copy the lab's notebooks out of the package (or the clone) for a student to open."""
+    notebooks = sub.add_parser("notebooks", help="write the lab's notebooks into a folder, to open them in Jupyter",
+                               description="Copy the lab's notebooks (00_setup ... 06_extensions) into DIR, created "
+                                           "if missing. Then `cd DIR && labkit lab` runs them, or open them with "
+                                           "`jupyter lab DIR`; outside a clone, runs/ and figures/ are written "
+                                           "beside them.")
+    notebooks.add_argument("dest", metavar="DIR", help="the folder to write them into, e.g. lab")
+    notebooks.add_argument("--overwrite", action="store_true",
+                           help="replace notebooks already in DIR (your edits are lost)")
+    notebooks.set_defaults(func=_cmd_notebooks)
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .resources import NotebooksError, write_notebooks, written_message
+
+    try:
+        written = write_notebooks(args.dest, overwrite=args.overwrite)
+    except NotebooksError as e:
+        return _fail(str(e))
+    print(written_message(Path(args.dest), len(written)))
+    return 0
 
 
 def _cmd_student(args: argparse.Namespace) -> int:

@@ -13,31 +13,83 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-"""The repository root (the folder holding labkit/, notebooks/, data/ and figures/)."""
+"""The folder above the package: the repository root in a clone or an editable install (holding labkit/,
+notebooks/, data/, weights/), site-packages in an installed wheel. Use lab_path() rather than ROOT."""
+
+BUNDLED = Path(__file__).resolve().parent / "_bundled"
+"""Where a wheel carries data/, weights/ and notebooks/ (setup.py copies them in at build time)."""
+
+SHIPPED = ("data", "weights", "notebooks")  # what the lab ships: read from the clone, else from the package
+WRITTEN = ("runs", "figures", "downloads")  # what the lab writes: the clone, else the working directory
+PATH_ENV = {"data": "LABKIT_DATA", "weights": "LABKIT_WEIGHTS", "runs": "LABKIT_RUNS", "figures": "LABKIT_FIGURES",
+            "downloads": "LABKIT_DATA"}
+
+
+def in_checkout() -> bool:
+    """Is labkit imported from a clone of the repository (a plain clone or an editable install)?"""
+    return (ROOT / "pyproject.toml").is_file() and all((ROOT / name).is_dir() for name in SHIPPED)
+
+
+def workspace(cwd: str | Path | None = None) -> Path:
+    """The folder that receives runs/, figures/ and downloaded data: $LABKIT_HOME, else the clone when labkit runs
+    from one, else the working directory `cwd` (default: the current one, a notebook's own folder), else ~/labkit
+    when that is read-only."""
+    if os.environ.get("LABKIT_HOME"):
+        return Path(os.environ["LABKIT_HOME"])
+    if in_checkout():
+        return ROOT
+    cwd = Path(cwd or Path.cwd())
+    return cwd if os.access(cwd, os.W_OK) else Path.home() / "labkit"
+
+
+def lab_path(kind: str, *, cwd: str | Path | None = None) -> Path:
+    """The one place labkit finds its folders. `kind`: "data" (the bundled digits), "weights", "notebooks"
+    (shipped with the lab, read-only), or "runs", "figures", "downloads" (full MNIST, the art set; written).
+
+    An environment variable wins ($LABKIT_DATA, $LABKIT_WEIGHTS, $LABKIT_RUNS, $LABKIT_FIGURES). Otherwise what
+    is shipped comes from the clone's top-level folder, or from the installed package's bundled copy; what is
+    written goes to workspace(cwd)/kind (downloads to workspace(cwd)/data).
+    """
+    if kind not in SHIPPED + WRITTEN:
+        raise ValueError(f"unknown lab path {kind!r}: use one of {', '.join(SHIPPED + WRITTEN)}")
+    env = PATH_ENV.get(kind)
+    if env and os.environ.get(env):
+        return Path(os.environ[env])
+    if kind in SHIPPED:
+        return ROOT / kind if in_checkout() else BUNDLED / kind
+    return workspace(cwd) / ("data" if kind == "downloads" else kind)
+
+
+def where_outputs_go(cwd: str | Path | None = None) -> str:
+    """Where runs and figures are written for a kernel started in `cwd`, in words (`labkit lab`, `labkit notebooks`)."""
+    return f"runs go to {lab_path('runs', cwd=cwd)}, figures to {lab_path('figures', cwd=cwd)}"
 
 
 def data_dir() -> Path:
-    """Where datasets live: $LABKIT_DATA, else the repo's data/ folder."""
-    return Path(os.environ.get("LABKIT_DATA", ROOT / "data"))
+    """Where datasets are downloaded and cached: $LABKIT_DATA, else the clone's data/, else ./data."""
+    return lab_path("downloads")
 
 
 def figures_dir() -> Path:
-    """Where notebooks save their figures: $LABKIT_FIGURES, else the repo's figures/ folder."""
-    return Path(os.environ.get("LABKIT_FIGURES", ROOT / "figures"))
+    """Where notebooks save their figures: $LABKIT_FIGURES, else the clone's figures/, else ./figures."""
+    return lab_path("figures")
 
 
 def runs_dir() -> Path:
-    """Where training runs and checkpoints go: $LABKIT_RUNS, else the repo's runs/ folder."""
-    return Path(os.environ.get("LABKIT_RUNS", ROOT / "runs"))
+    """Where training runs and checkpoints go: $LABKIT_RUNS, else the clone's runs/, else ./runs."""
+    return lab_path("runs")
 
 
 def display_path(path: str | Path) -> str:
-    """`path` relative to the repository when it lies inside it (so outputs name no machine's folders)."""
+    """`path` relative to the workspace (the clone) when it lies inside it, or to the package's bundled copy
+    (weights/dcgan/...), so outputs name no machine's folders."""
     path = Path(path)
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
+    for base in (workspace(), BUNDLED):
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            pass
+    return str(path)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import ROOT, data_dir, get_profile
+from .config import data_dir, get_profile, lab_path, where_outputs_go
 
 MNIST_HOST = "ossci-datasets.s3.amazonaws.com"  # torchvision's first MNIST mirror
 KAGGLE_HOST = "www.kaggle.com"
@@ -72,8 +72,8 @@ def data_sources() -> dict[str, str]:
 
 
 def lab_notebooks(folder: str | Path | None = None) -> list[Path]:
-    """The numbered notebooks (NN_name.ipynb) in `folder` (default notebooks/), in order."""
-    folder = Path(folder or ROOT / "notebooks")
+    """The numbered notebooks (NN_name.ipynb) in `folder` (default: the lab's notebooks/), in order."""
+    folder = Path(folder or lab_path("notebooks"))
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -179,7 +179,15 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
     if device:
         os.environ["LABKIT_DEVICE"] = device
     timeout = prof.cell_timeout if timeout is None else timeout
-    paths = [Path(p) for p in notebooks] if notebooks else lab_notebooks()
+    if not notebooks:
+        from .resources import NotebooksError, notebooks_to_run
+
+        try:
+            notebooks = notebooks_to_run()  # this folder's notebooks, else a clone's notebooks/
+        except NotebooksError as e:
+            print(f"labkit: error: {e}", file=sys.stderr)
+            return 2
+    paths = [Path(p) for p in notebooks]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         print(f"labkit: error: notebook not found: {missing[0]}", file=sys.stderr)
@@ -189,7 +197,8 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
         return 2
     out_dir = Path(out) if out else None
     print(f"labkit lab: {len(paths)} notebooks, profile {prof.name}, at most {timeout} s per cell"
-          + (f", writing to {out_dir}" if out_dir else ", in place"), flush=True)
+          + (f", writing to {out_dir}" if out_dir else ", in place")
+          + f"; {where_outputs_go(paths[0].resolve().parent)}", flush=True)  # (kernels start in a notebook's folder)
     total = 0.0
     for path in paths:
         start = time.perf_counter()

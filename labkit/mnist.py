@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import data_dir, get_profile
+from .config import data_dir, get_profile, lab_path
 from .data import DataError, notice
 
 
@@ -23,7 +23,7 @@ MNIST_SUBSET_FILE = "mnist_subset.npz"
 
 def load_mnist_subset(train: bool = True, *, root: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The bundled real MNIST subset as uint8 images (N, 28, 28) and int64 labels (N,)."""
-    path = Path(root or data_dir()) / MNIST_SUBSET_FILE
+    path = Path(root or lab_path("data")) / MNIST_SUBSET_FILE
     if not path.is_file():
         raise DataError(f"{path}: MNIST subset not found; restore it with `git checkout data/{MNIST_SUBSET_FILE}` "
                         f"or rebuild it with data/build_mnist_subset.py")

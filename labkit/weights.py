@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 from dataclasses import asdict
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 from torchvision.utils import save_image
 
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint, write_atomic
-from .config import ROOT, display_path
+from .config import display_path, lab_path
 
 FIX = "run `make weights` to rebuild it, or restore it with `git checkout -- weights/`"
 GRID_EPOCHS = (20, 40, 60, 80, 100)  # the seed lab's pictures of a 100-epoch run
@@ -38,8 +37,8 @@ class WeightsError(Exception):
 
 
 def weights_dir(model: str = "dcgan") -> Path:
-    """Where the shipped model lives: $LABKIT_WEIGHTS/<model>, else the repo's weights/<model>."""
-    return Path(os.environ.get("LABKIT_WEIGHTS", ROOT / "weights")) / model
+    """Where the shipped model lives: $LABKIT_WEIGHTS/<model>, else weights/<model> of the clone or the package."""
+    return lab_path("weights") / model
 
 
 def sha256(path: Path) -> str:
