@@ -42,6 +42,7 @@ TRAIN_DCGAN := labkit train --model dcgan --profile full --seed 0 --epochs 100 -
 weights: setup
 	$(VENV)/bin/$(TRAIN_DCGAN) $(if $(wildcard $(RELEASE_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --run $(RELEASE_RUN)/dcgan.pt --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_DCGAN) [--resume]"
+	$(VENV)/bin/labkit study-dcgan --epochs 10 --every 2 --resume
 	$(VENV)/bin/labkit record-gan --epochs 400
 	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2
 	$(PY) -m labkit.readme

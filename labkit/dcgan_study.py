@@ -6,8 +6,8 @@ Every run is the release's recipe (DCGANConfig's defaults: batch 128, Adam 2e-4,
 profile's 2,872 synthetic paintings; bfloat16 autocast, as `make weights PRECISION=mixed` trained it) with exactly one
 thing changed (FACTORS). Same seed, same initial weights (where the architecture is the same), same data order, same
 noise for the measurements. After the measured epochs each run's 256 samples are scored against held-out art of its
-own gallery; the record goes to weights/dcgan_study/ (record.json, samples.pt: the fixed-noise grid of every measured
-epoch, manifest.json). Checkpoints after every epoch in runs/dcgan_study/<factor>.pt (atomic), so an interrupted study
+own gallery; the record goes to weights/dcgan_study/ (record.json, samples.pt: each run's last fixed-noise grid,
+manifest.json). Checkpoints after every epoch in runs/dcgan_study/<factor>.pt (atomic), so an interrupted study
 continues with --resume, across sessions. Introduced in notebooks/04_abstract_art_dcgan.ipynb.
 """
 from __future__ import annotations
@@ -171,11 +171,11 @@ def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_eve
 def _write_record(out: Path, runs: Path, results: dict, reference: dict, shipped: dict | None, seconds: dict, *,
                   epochs: int,
                   measure_every: int, num_images: int, commands: list[str] | None) -> dict:
-    """weights/dcgan_study/: record.json, samples.pt (every measured epoch's fixed-noise grid) and the manifest."""
+    """weights/dcgan_study/: record.json, samples.pt (each run's last fixed-noise grid) and the manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    grids = {name: load_checkpoint(runs / f"{name}.pt")["grids"] for name in results}
-    save_checkpoint({"factors": list(results), "epochs": {n: results[n]["epoch"] for n in results},
-                     "samples": {n: torch.stack(g) for n, g in grids.items()}}, out / "samples.pt")
+    last = {name: load_checkpoint(runs / f"{name}.pt")["grids"][-1] for name in results}  # (25, 3, 64, 64) uint8
+    save_checkpoint({"factors": list(results), "epochs": {n: results[n]["epoch"][-1] for n in results},
+                     "samples": last}, out / "samples.pt")
     write_json({"recipe": RECIPE, "reference_art": reference, "shipped": shipped, "runs": results}, out / "record.json")
     return write_manifest(out, {
         "study": "dcgan", "commands": commands or ["labkit study-dcgan"], "seed": 0, "epochs": epochs,
@@ -260,5 +260,5 @@ def last_grids(folder: str | Path | None = None) -> dict[str, torch.Tensor]:
     folder = Path(folder) if folder is not None else weights_dir("dcgan_study")
     read_manifest(folder)
     saved, record = load_checkpoint(folder / "samples.pt"), read_record(folder)
-    return {f"{name} ({record['runs'][name]['updates'][-1]} updates)": saved["samples"][name][-1]
+    return {f"{name} ({record['runs'][name]['updates'][-1]} updates)": saved["samples"][name]
             for name in saved["factors"]}

@@ -87,6 +87,7 @@ def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch)
     monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
     monkeypatch.setattr(dcgan_study, "NUM_EVAL", 16)
     monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
+    monkeypatch.setattr(dcgan_study, "measure_release", lambda *args: None)  # scoring weights/dcgan: see notebook 04
     out = tmp_path / "study"
     dcgan_study.run_study(["baseline", "resize_conv"], epochs=1, measure_every=1, out=out, progress=False)
     with pytest.raises(Exception, match="--resume"):
@@ -102,6 +103,9 @@ def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch)
         assert run["epoch"] == [1, 2] and run["updates"] == [2, 4]
         assert all(len(run[key]) == 2 for key in ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio"))
     assert set(record["reference_art"]) == {"textured"}
+    grids = dcgan_study.last_grids(out)
+    assert list(grids) == ["baseline (4 updates)", "resize_conv (4 updates)"]
+    assert all(g.shape == (25, 3, 64, 64) and g.dtype == torch.uint8 for g in grids.values())
     with pytest.raises(Exception, match="--factors bogus: unknown"):
         dcgan_study.run_study(["bogus"], out=out)
 
