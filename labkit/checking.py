@@ -234,7 +234,8 @@ def _is_affine(net: nn.Module, a: torch.Tensor, b: torch.Tensor, post=lambda t: 
     return torch.allclose(fm, (fa + fb) / 2, atol=1e-4, rtol=1e-3)
 
 
-_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Softmax)
+_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Softmax, nn.Hardtanh,
+                nn.Hardsigmoid, nn.PReLU, nn.LogSigmoid)
 
 _RESHAPES = (nn.Flatten, nn.Unflatten, nn.Identity)
 

@@ -77,6 +77,8 @@ def _check_make_encoder(fn: Callable) -> None:
                         f"nn.Linear(400, latent_dim)")
         fixed = " (use the latent_dim argument, not a fixed number)" if z.dim() == 2 and z.shape[0] == batch else ""
         raise _Fail(f"the codes have shape {tuple(z.shape)}, expected (5, 7) for latent_dim=7{fixed}")
+    _only_linear_and_activations(net, [nn.Linear, nn.ReLU, nn.Linear], "the encoder",
+                                 "nn.Flatten(), nn.Linear(784, 400), nn.ReLU(), nn.Linear(400, latent_dim)")
     want = 784 * 400 + 400 + 400 * latent_dim + latent_dim
     if _n_params(net) != want:
         raise _Fail(f"{_n_params(net):,} parameters, expected {want:,} = 784*400 + 400 + 400*7 + 7 for "
@@ -96,6 +98,12 @@ def _check_make_encoder(fn: Callable) -> None:
                     "ReLU, which keeps each unit linear where it is on")
 
 
+def _only_linear_and_activations(net: nn.Module, expected: list[type], what: str, asked: str) -> None:
+    """A layer that is neither Linear, an activation nor a reshape (Dropout, BatchNorm1d): name it first."""
+    if any(not isinstance(m, (nn.Linear, nn.Flatten, nn.Unflatten, nn.Identity) + _ACTIVATIONS) for m in _leaves(net)):
+        _sequence(net, expected, what, asked)
+
+
 def check_make_decoder(fn: Callable) -> Callable:
     """Exercise 1.3 (notebooks/01_autoencoder.ipynb): make_decoder(latent_dim), the encoder's mirror image."""
     return _run("1.3", "make_decoder", fn, reference_make_decoder, _check_make_decoder)
@@ -110,6 +118,9 @@ def _check_make_decoder(fn: Callable) -> None:
     if x_hat.shape != (batch, 1, 28, 28):
         hint = ": end with nn.Unflatten(1, (1, 28, 28))" if x_hat.shape == (batch, 784) else ""
         raise _Fail(f"the images have shape {tuple(x_hat.shape)}, expected (5, 1, 28, 28){hint}")
+    _only_linear_and_activations(net, [nn.Linear, nn.ReLU, nn.Linear, nn.Sigmoid], "the decoder",
+                                 "nn.Linear(latent_dim, 400), nn.ReLU(), nn.Linear(400, 784), nn.Sigmoid(), "
+                                 "nn.Unflatten(1, (1, 28, 28))")
     want = latent_dim * 400 + 400 + 400 * 784 + 784
     if _n_params(net) != want:
         raise _Fail(f"{_n_params(net):,} parameters, expected {want:,} = 7*400 + 400 + 400*784 + 784 for "
