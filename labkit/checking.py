@@ -234,8 +234,8 @@ def _is_affine(net: nn.Module, a: torch.Tensor, b: torch.Tensor, post=lambda t: 
     return torch.allclose(fm, (fa + fb) / 2, atol=1e-4, rtol=1e-3)
 
 
-_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Softmax, nn.Hardtanh,
-                nn.Hardsigmoid, nn.PReLU, nn.LogSigmoid)
+_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Softmax,
+                nn.Hardtanh, nn.Hardsigmoid, nn.PReLU, nn.LogSigmoid)
 
 _RESHAPES = (nn.Flatten, nn.Unflatten, nn.Identity)
 
@@ -302,7 +302,7 @@ def _untouched(snapshot: dict[str, tuple], fn_name: str) -> None:
                         f"or an assignment into {name}): work on a copy and leave {name} as it was")
 
 
-def kl_mistakes(mu: torch.Tensor, logvar: torch.Tensor) -> list[tuple[torch.Tensor, str]]:
+def _kl_mistakes(mu: torch.Tensor, logvar: torch.Tensor) -> list[tuple[torch.Tensor, str]]:
     """The closed-form KL per image and latent dimension, (B, D), with one of its usual mistakes each, and the hint.
 
     Shared by exercises 2.2 (which sums over dim 1) and 6.1 (which does not), so both name a mistake alike."""
@@ -336,3 +336,18 @@ def kl_mistakes(mu: torch.Tensor, logvar: torch.Tensor) -> list[tuple[torch.Tens
                                               "mean far from 0 costs more"),
         (kl(logvar, -var), "the sign of exp(logvar) is flipped: 1 + logvar - mu^2 - exp(logvar)"),
     ]
+
+
+def _gradients_like(got: torch.Tensor, inputs, reference: Callable, plain, names, what: str) -> None:
+    """_Fail unless got.sum()'s gradient w.r.t. each input equals that of labkit's reference on the same values.
+
+    A value can be right while part of it is cut off from the graph (.detach(), .item(), .data, NumPy); then that
+    input's gradient is missing or wrong, and whatever produced it would not learn."""
+    leaves = [t.clone().requires_grad_() for t in plain]
+    want = torch.autograd.grad(reference(*leaves).sum(), leaves)
+    grads = torch.autograd.grad(got.sum(), inputs, allow_unused=True)
+    for g, w, name in zip(grads, want, names):
+        if g is None or not torch.allclose(g, w, rtol=1e-3, atol=1e-6):
+            raise _Fail(f"{what} has the right value but not the right gradient w.r.t. {name}: part of it is cut off "
+                        f"from {name} (.detach(), .item(), .data or NumPy), so training would not move {name} as it "
+                        f"should")

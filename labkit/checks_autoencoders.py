@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checking import (_ACTIVATIONS, _Fail, _as_float64, _bends, _call, _close, _describe, _expect, _is_affine,
-                       _known_mistake, _leaves, _module, _n_params, _needs_grad, _reference, _run, _sequence, _show,
-                       _snapshot, _tensor, _untouched, kl_mistakes, reference_make_decoder, reference_make_encoder,
-                       reference_reparameterize)
+from .checking import (_ACTIVATIONS, _Fail, _as_float64, _bends, _call, _close, _describe, _expect, _gradients_like,
+                       _is_affine, _kl_mistakes, _known_mistake, _leaves, _module, _n_params, _needs_grad, _reference,
+                       _run, _sequence, _show, _snapshot, _tensor, _untouched, reference_make_decoder,
+                       reference_make_encoder, reference_reparameterize)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -260,24 +260,13 @@ def _check_kl_divergence(fn: Callable) -> None:
                       "the mean over images)"),
         (terms, "one value per latent dimension, shape (5, 3): sum over the latent dims, dim=1, to get (B,)"),
         (terms.sum(0), "summed over the batch (dim=0), shape (3,): sum over the latent dims, dim=1, to get (B,)"),
-    ] + [(t.sum(1), hint) for t, hint in kl_mistakes(mu, logvar)])
+    ] + [(t.sum(1), hint) for t, hint in _kl_mistakes(mu, logvar)])
     if torch.isnan(got).any():
         raise _Fail("the KL contains NaN: logvar = log sigma^2 can be negative, so log(logvar) or sqrt(logvar) "
                     "fail; sigma^2 = logvar.exp()")
     _expect(got, want, "the KL", formula)
     _needs_grad(got, "the KL")
-    _gradients_match(got, (mu_g, logvar_g), _reference("kl_divergence"), (mu, logvar), ("mu", "logvar"), "the KL")
-
-
-def _gradients_match(got: torch.Tensor, inputs, reference: Callable, plain, names, what: str) -> None:
-    """_Fail unless got.sum()'s gradient w.r.t. each input equals the reference's (a term cut off shows here)."""
-    leaves = [t.clone().requires_grad_() for t in plain]
-    want = torch.autograd.grad(reference(*leaves).sum(), leaves)
-    grads = torch.autograd.grad(got.sum(), inputs, allow_unused=True)
-    for g, w, name in zip(grads, want, names):
-        if g is None or not torch.allclose(g, w, rtol=1e-3, atol=1e-6):
-            raise _Fail(f"{what} has the right value but its gradient w.r.t. {name} is wrong: a term is cut off from "
-                        f"{name} (.detach(), .data, .item() or NumPy), so training would not move {name} as it should")
+    _gradients_like(got, (mu_g, logvar_g), _reference("kl_divergence"), (mu, logvar), ("mu", "logvar"), "the KL")
 
 
 def check_vae_loss(fn: Callable) -> Callable:

@@ -76,7 +76,8 @@ WRONG_01 = {  # the slips of issue 25 that notebook 01 can make, written as a st
     "1.1": "def ae_loss(x_hat, x):\n    return ((x_hat - x) ** 2).sum()\n",
     "1.2": "from torch import nn\n\n\ndef make_encoder(latent_dim):\n    return nn.Sequential(nn.Flatten(), "
            "nn.Linear(784, 400), nn.Sigmoid(), nn.Linear(400, latent_dim))\n",
-    "1.3": "from torch import nn\n\n\ndef make_decoder(latent_dim):\n    return nn.Sequential(nn.Linear(latent_dim, 400), "
+    "1.3": "from torch import nn\n\n\ndef make_decoder(latent_dim):\n    return nn.Sequential("
+           "nn.Linear(latent_dim, 400), "
            "nn.ReLU(), nn.Linear(400, 784), nn.Softmax(dim=1), nn.Unflatten(1, (1, 28, 28)))\n",
 }
 HINTS_01 = ["summed instead of averaged", "has Sigmoid where the text asks for ReLU", "a Softmax makes them compete"]
