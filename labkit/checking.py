@@ -5,9 +5,12 @@ Introduced in notebooks/01_autoencoder.ipynb (through labkit.checks).
 """
 from __future__ import annotations
 
+import copy
 import numbers
+import os
 import random
 import sys
+import warnings
 from importlib import import_module
 from typing import Callable
 
@@ -107,8 +110,16 @@ def _call(fn: Callable, *args, what: str = "your code", hint: str = ""):
         raise _Fail(f"{what} raised {type(e).__name__}: {_one_line(e)}" + (f"; {hint}" if hint else "")) from None
 
 
+def _autograding() -> bool:
+    """Is nbgrader running the notebook (autograde or validate)? It sets NBGRADER_EXECUTION for its kernel."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
 def _run(ex_id: str, name: str, fn, reference: Callable, check: Callable) -> Callable:
-    """Run check(fn), print the one line, return fn on PASS and `reference` otherwise."""
+    """Run check(fn), print the one line, return fn on PASS and `reference` otherwise.
+
+    Under nbgrader's autograder a FAIL or "not done yet" line goes to stderr, which nbgrader scores as a failed
+    test cell (0 points, the line in the feedback); the name is still rebound, so the notebook runs on."""
     label = f"exercise {ex_id} {name}"
     py_state = random.getstate()
     np_random = sys.modules["numpy"].random if "numpy" in sys.modules else None
@@ -116,23 +127,24 @@ def _run(ex_id: str, name: str, fn, reference: Callable, check: Callable) -> Cal
     try:
         if not callable(fn):
             raise _Fail(f"expected a function, got {_describe(fn)}; run the cell that defines {name} first")
-        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+        with torch.random.fork_rng(devices=[]), torch.enable_grad(), warnings.catch_warnings():
+            if _autograding():
+                warnings.simplefilter("ignore")  # a warning on stderr would cost the student the cell's points
             check(fn)
+        line, result = f"{label}: PASS", fn
     except _NotDone:
-        print(f"{label}: not done yet; using labkit's reference so you can go on", flush=True)
-        return reference
+        line, result = f"{label}: not done yet; using labkit's reference so you can go on", reference
     except _Fail as e:
-        print(f"{label}: FAIL - {e}", flush=True)
-        return reference
+        line, result = f"{label}: FAIL - {e}", reference
     except Exception as e:  # the check could not make sense of what the function returned
-        print(f"{label}: FAIL - could not use what {name} returned ({type(e).__name__}: {_one_line(e)})", flush=True)
-        return reference
+        line = f"{label}: FAIL - could not use what {name} returned ({type(e).__name__}: {_one_line(e)})"
+        result = reference
     finally:
         random.setstate(py_state)
         if np_state is not None:
             np_random.set_state(np_state)
-    print(f"{label}: PASS", flush=True)
-    return fn
+    print(line, file=sys.stderr if result is not fn and _autograding() else sys.stdout, flush=True)
+    return result
 
 
 def _describe(obj) -> str:
@@ -222,4 +234,120 @@ def _is_affine(net: nn.Module, a: torch.Tensor, b: torch.Tensor, post=lambda t: 
     return torch.allclose(fm, (fa + fb) / 2, atol=1e-4, rtol=1e-3)
 
 
-_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Softmax)
+_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Softmax,
+                nn.Hardtanh, nn.Hardsigmoid, nn.PReLU, nn.LogSigmoid)
+
+_RESHAPES = (nn.Flatten, nn.Unflatten, nn.Identity)
+
+
+def _sequence(net: nn.Module, expected: list[type], what: str, asked: str) -> None:
+    """For an nn.Sequential: _Fail unless its layers, reshapes aside, are exactly `expected`, in this order.
+
+    The hint names the first difference: a layer of another kind, an extra layer, or a missing one."""
+    if not isinstance(net, nn.Sequential):
+        return  # a module of the student's own: judged by what it computes
+    kinds = [type(m) for m in _leaves(net) if not isinstance(m, _RESHAPES)]
+    if kinds == expected:
+        return
+    same = next((i for i, (a, b) in enumerate(zip(kinds, expected)) if a is not b), min(len(kinds), len(expected)))
+    if len(kinds) == len(expected):
+        if sorted(k.__name__ for k in kinds) == sorted(k.__name__ for k in expected):
+            raise _Fail(f"{what}'s layers are out of order: {asked}")
+        raise _Fail(f"{what} has {kinds[same].__name__} where the text asks for {expected[same].__name__}: {asked}")
+    if len(kinds) > len(expected):
+        after = f"after its {kinds[same - 1].__name__}" if same else "at the start"
+        raise _Fail(f"{what} has an extra {kinds[same].__name__} {after}: the text asks for exactly {asked}")
+    raise _Fail(f"{what} lacks a {expected[same].__name__}: the text asks for {asked}")
+
+
+def _bends(f: Callable, x: torch.Tensor, h: float = 1e-4, tries: int = 6) -> bool | None:
+    """Does f (a network and what follows it, run in float64) curve along short random lines through x?
+
+    A ReLU network is piecewise linear: along a short line its second difference is 0 unless a unit switches on
+    or off, which few lines meet. A Sigmoid, Tanh, GELU or Softmax curves everywhere. None if f cannot run in
+    float64 (a module of the student's own that makes float32 tensors)."""
+    g = torch.Generator().manual_seed(0)
+    straight = 0
+    try:
+        with torch.no_grad():
+            for i in range(tries):
+                x0 = x[i % len(x)].unsqueeze(0).double()
+                d = torch.randn(x0.shape, generator=g, dtype=torch.float64)
+                f0, fp, fm = f(x0), f(x0 + h * d), f(x0 - h * d)
+                second, first = (fp - 2 * f0 + fm).abs().max(), (fp - fm).abs().max()
+                straight += bool(second <= 1e-8 * first + 1e-13)
+    except (RuntimeError, TypeError):
+        return None
+    return straight < tries // 2
+
+
+def _as_float64(net: nn.Module) -> nn.Module:
+    return copy.deepcopy(net).double()
+
+
+def _snapshot(**tensors: torch.Tensor) -> dict[str, tuple]:
+    """Each tensor with a copy of its values, its requires_grad and its grad_fn, for _untouched afterwards."""
+    return {name: (t, t.detach().clone(), t.requires_grad, t.grad_fn) for name, t in tensors.items()}
+
+
+def _untouched(snapshot: dict[str, tuple], fn_name: str) -> None:
+    """_Fail if the student's function changed a tensor the caller passed in (its values, graph or requires_grad)."""
+    for name, (t, values, requires_grad, grad_fn) in snapshot.items():
+        if t.requires_grad != requires_grad or t.grad_fn is not grad_fn:
+            raise _Fail(f"{fn_name} changed the caller's {name} in place ({name}.detach_() or "
+                        f"{name}.requires_grad_()): the caller uses {name} again afterwards; {name}.detach() makes "
+                        f"a new tensor and leaves {name} as it was")
+        if not torch.equal(t.detach(), values):
+            raise _Fail(f"{fn_name} changed the values of the caller's {name} in place (an operation ending in _ "
+                        f"or an assignment into {name}): work on a copy and leave {name} as it was")
+
+
+def _kl_mistakes(mu: torch.Tensor, logvar: torch.Tensor) -> list[tuple[torch.Tensor, str]]:
+    """The closed-form KL per image and latent dimension, (B, D), with one of its usual mistakes each, and the hint.
+
+    Shared by exercises 2.2 (which sums over dim 1) and 6.1 (which does not), so both name a mistake alike."""
+    sigma, var = torch.exp(0.5 * logvar), logvar.exp()
+
+    def kl(log_var, variance, mean_term=mu ** 2, one=1.0):  # the closed form with one term replaced
+        return -0.5 * (one + log_var - mean_term - variance)
+
+    want = kl(logvar, var)
+    return [
+        (2 * want, "twice labkit's value: the closed form has a factor 1/2 in front, -1/2 * (1 + logvar - mu^2 - "
+                   "exp(logvar))"),
+        (-want, "a sign is flipped (a KL is never negative): -1/2 * (1 + logvar - mu^2 - exp(logvar))"),
+        (kl(2 * logvar, torch.exp(2 * logvar)), "logvar read as log sigma: it holds log sigma^2, so the second term "
+                                                "is logvar itself and sigma^2 = exp(logvar), not exp(2 * logvar)"),
+        (kl(logvar, torch.exp(2 * logvar)), "sigma^2 is exp(logvar), not exp(2 * logvar): logvar already holds "
+                                            "log sigma^2"),
+        (kl(0.5 * logvar, var), "log sigma where log sigma^2 is expected: the second term is logvar itself, not "
+                                "logvar / 2"),
+        (kl(logvar, logvar ** 2), "sigma^2 is exp(logvar), not logvar^2"),
+        (kl(torch.log(logvar ** 2), logvar ** 2), "logvar treated as sigma: it holds log sigma^2, so log sigma^2 = "
+                                                  "logvar and sigma^2 = exp(logvar)"),
+        (kl(sigma, var), "sigma used where log sigma^2 is expected: the second term is logvar itself"),
+        (kl(logvar, sigma), "sigma used where sigma^2 is expected: the last term is exp(logvar), not "
+                            "exp(0.5 * logvar)"),
+        (kl(logvar, var, mean_term=mu), "mu where mu^2 is expected: the term is mu.pow(2)"),
+        (kl(logvar, var, mean_term=mu.abs()), "|mu| where mu^2 is expected: the term is mu.pow(2)"),
+        (kl(logvar, var, one=0.0), "the 1 inside the bracket is missing: 1 + logvar - mu^2 - exp(logvar)"),
+        (kl(-logvar, var), "the sign of logvar is flipped: the bracket is 1 + logvar - mu^2 - exp(logvar)"),
+        (kl(logvar, var, mean_term=-mu ** 2), "the sign of mu^2 is flipped: 1 + logvar - mu^2 - exp(logvar), so a "
+                                              "mean far from 0 costs more"),
+        (kl(logvar, -var), "the sign of exp(logvar) is flipped: 1 + logvar - mu^2 - exp(logvar)"),
+    ]
+
+
+def _gradients_like(got: torch.Tensor, inputs, reference: Callable, plain, names, what: str) -> None:
+    """_Fail unless got.sum()'s gradient w.r.t. each input equals that of labkit's reference on the same values.
+
+    A value can be right while part of it is cut off from the graph (.detach(), .item(), .data, NumPy); then that
+    input's gradient is missing or wrong, and whatever produced it would not learn."""
+    leaves = [t.clone().requires_grad_() for t in plain]
+    want = torch.autograd.grad(reference(*leaves).sum(), leaves)
+    grads = torch.autograd.grad(got.sum(), inputs, allow_unused=True)
+    for g, w, name in zip(grads, want, names):
+        if g is None or not torch.allclose(g, w, rtol=1e-3, atol=1e-6):
+            raise _Fail(f"{what} has the right value but not the right gradient w.r.t. {name}: part of it is cut off "
+                        f"from {name} (.detach(), .item(), .data or NumPy), so training would not move {name} as it "
+                        f"should")

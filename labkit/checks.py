@@ -17,7 +17,14 @@ raises NotImplementedError), so a student who skips an exercise can run the rest
 Every check runs on small seeded inputs, takes well under a second on a CPU, and leaves the caller's random
 state (torch, random, numpy) as it was. Whatever the student's code returns or raises becomes one line:
 a wrong shape says expected vs got, a known mistake (a missing 1/2, BCE averaged instead of summed, gradients
-reaching G in the D step, ...) says which one, and an exception names its type and message.
+reaching G in the D step, ...) says which one, and an exception names its type and message. Beyond the values, a
+check tests what its exercise teaches, so that mistakes nobody listed are caught too: gradients reach every term
+that should learn, outputs stay in the range the next layer needs, noise is independent where it should be, the
+caller's tensors are left alone, and a network has exactly the layers asked for. The specific hints are tried
+before the generic ones. tests/test_mutations.py holds the wrong answers each check must catch.
+
+Under nbgrader's autograder (it sets NBGRADER_EXECUTION) a line other than PASS goes to stderr, which nbgrader
+scores as a failed test cell and shows in the feedback; the name is rebound all the same, so the notebook runs on.
 """
 from __future__ import annotations
 

@@ -1,16 +1,17 @@
 """The exercise checks of notebooks 01 (the autoencoder) and 02 (the VAE) (see labkit.checks for how a check cell uses them)."""
 from __future__ import annotations
 
+import itertools
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checking import (_ACTIVATIONS, _Fail, _call, _close, _describe, _expect, _is_affine, _known_mistake, _leaves,
-                       _module, _n_params, _needs_grad, _reference, _run, _show, _tensor, reference_make_decoder,
+from .checking import (_ACTIVATIONS, _Fail, _as_float64, _bends, _call, _close, _describe, _expect, _gradients_like,
+                       _is_affine, _kl_mistakes, _known_mistake, _leaves, _module, _n_params, _needs_grad, _reference,
+                       _run, _sequence, _show, _snapshot, _tensor, _untouched, reference_make_decoder,
                        reference_make_encoder, reference_reparameterize)
-
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -26,14 +27,20 @@ def _check_ae_loss(fn: Callable) -> None:
     torch.manual_seed(11)
     x = torch.rand(8, 1, 28, 28)  # (B, 1, 28, 28) in [0, 1], like MNIST
     x_hat = torch.rand(8, 1, 28, 28).requires_grad_()
+    before = _snapshot(x=x)
     got = _tensor(_call(fn, x_hat, x), "the loss")
+    _untouched(before, "ae_loss")
     want = _reference("ae_loss")(x_hat, x)
     err = (x_hat - x).detach()
     _known_mistake(got, [
-        ((err ** 2).flatten(1).sum(1).mean(), "summed over the 784 pixels: average over pixels too, "
-                                              "F.mse_loss(x_hat, x) (or ((x_hat - x) ** 2).mean())"),
-        ((err ** 2).sum(), "summed instead of averaged: F.mse_loss(x_hat, x) averages over pixels and images, "
-                           "so the loss does not grow with the batch"),
+        ((err ** 2).flatten(1).sum(1).mean(), "summed over the 784 pixels: average over pixels too, the mean of "
+                                              "(x_hat - x)^2 over every pixel of every image"),
+        ((err ** 2).sum(), "summed instead of averaged: average over pixels and images, so the loss does not grow "
+                           "with the batch"),
+        ((err ** 2).sum().sqrt(), "that is the norm ||x_hat - x|| of the whole batch: square the differences and "
+                                  "average them, no square root"),
+        ((err ** 2).flatten(1).mean(1).sum(), "averaged over pixels but summed over images: average over the "
+                                              "images too"),
         ((err ** 2).flatten(1).mean(1), "one loss per image, shape (8,): average over the batch as well, "
                                         "to one number"),
         ((err ** 2).mean().sqrt(), "that is the root of the mean squared error: drop the square root"),
@@ -45,6 +52,10 @@ def _check_ae_loss(fn: Callable) -> None:
     ])
     _expect(got, want, "the loss", "the mean over pixels and images of (x_hat - x)^2")
     _needs_grad(got, "the loss")
+    got.backward()
+    if x_hat.grad is None or not _close(x_hat.grad, 2 * err / err.numel(), rtol=1e-3, atol=1e-8):
+        raise _Fail("the loss has the right value but not the right gradient: part of it is cut off from x_hat "
+                    "(.detach(), .round(), .data); d loss / d x_hat should be 2 (x_hat - x) / (B * 784)")
 
 
 def check_make_encoder(fn: Callable) -> Callable:
@@ -66,6 +77,8 @@ def _check_make_encoder(fn: Callable) -> None:
                         f"nn.Linear(400, latent_dim)")
         fixed = " (use the latent_dim argument, not a fixed number)" if z.dim() == 2 and z.shape[0] == batch else ""
         raise _Fail(f"the codes have shape {tuple(z.shape)}, expected (5, 7) for latent_dim=7{fixed}")
+    _only_linear_and_activations(net, [nn.Linear, nn.ReLU, nn.Linear], "the encoder",
+                                 "nn.Flatten(), nn.Linear(784, 400), nn.ReLU(), nn.Linear(400, latent_dim)")
     want = 784 * 400 + 400 + 400 * latent_dim + latent_dim
     if _n_params(net) != want:
         raise _Fail(f"{_n_params(net):,} parameters, expected {want:,} = 784*400 + 400 + 400*7 + 7 for "
@@ -78,6 +91,17 @@ def _check_make_encoder(fn: Callable) -> None:
                     f"value{relu}")
     if _is_affine(net, torch.rand(batch, 1, 28, 28), x):
         raise _Fail("the encoder is linear: put nn.ReLU() between Linear(784, 400) and Linear(400, latent_dim)")
+    _sequence(net, [nn.Linear, nn.ReLU, nn.Linear], "the encoder",
+              "nn.Flatten(), nn.Linear(784, 400), nn.ReLU(), nn.Linear(400, latent_dim)")
+    if _bends(_as_float64(net), x):
+        raise _Fail("the encoder's hidden activation is curved (a Sigmoid, Tanh or GELU?): the text asks for a "
+                    "ReLU, which keeps each unit linear where it is on")
+
+
+def _only_linear_and_activations(net: nn.Module, expected: list[type], what: str, asked: str) -> None:
+    """A layer that is neither Linear, an activation nor a reshape (Dropout, BatchNorm1d): name it first."""
+    if any(not isinstance(m, (nn.Linear, nn.Flatten, nn.Unflatten, nn.Identity) + _ACTIVATIONS) for m in _leaves(net)):
+        _sequence(net, expected, what, asked)
 
 
 def check_make_decoder(fn: Callable) -> Callable:
@@ -94,6 +118,9 @@ def _check_make_decoder(fn: Callable) -> None:
     if x_hat.shape != (batch, 1, 28, 28):
         hint = ": end with nn.Unflatten(1, (1, 28, 28))" if x_hat.shape == (batch, 784) else ""
         raise _Fail(f"the images have shape {tuple(x_hat.shape)}, expected (5, 1, 28, 28){hint}")
+    _only_linear_and_activations(net, [nn.Linear, nn.ReLU, nn.Linear, nn.Sigmoid], "the decoder",
+                                 "nn.Linear(latent_dim, 400), nn.ReLU(), nn.Linear(400, 784), nn.Sigmoid(), "
+                                 "nn.Unflatten(1, (1, 28, 28))")
     want = latent_dim * 400 + 400 + 400 * 784 + 784
     if _n_params(net) != want:
         raise _Fail(f"{_n_params(net):,} parameters, expected {want:,} = 7*400 + 400 + 400*784 + 784 for "
@@ -103,11 +130,25 @@ def _check_make_decoder(fn: Callable) -> None:
         tanh = " (Tanh gives [-1, 1], the GANs' range)" if any(isinstance(m, nn.Tanh) for m in net.modules()) else ""
         raise _Fail(f"pixels range over [{lo:.3g}, {hi:.3g}], outside [0, 1]{tanh}: end in nn.Sigmoid() so the "
                     f"outputs are intensities like the data")
+    if lo <= 0 or hi >= 1:
+        raise _Fail(f"some pixels are exactly {0 if lo <= 0 else 1}: the output is clamped (Hardtanh, clamp, a ReLU), "
+                    f"so those pixels get no gradient and BCE's log(x_hat) breaks; nn.Sigmoid() stays strictly "
+                    f"inside (0, 1)")
+    sums = x_hat.detach().flatten(1).sum(1)
+    if torch.allclose(sums, torch.ones_like(sums), atol=1e-4) or torch.allclose(sums, torch.full_like(sums, 28.0)):
+        raise _Fail("the pixels of each image add up to a constant: a Softmax makes them compete (each about 1/784), "
+                    "so no image can be bright; nn.Sigmoid() squashes each pixel on its own")
     if lo >= 0.5:
         raise _Fail("every pixel is >= 0.5: there is a ReLU right before the Sigmoid; nothing goes between "
                     "Linear(400, 784) and nn.Sigmoid()")
     if _is_affine(net, torch.randn(batch, latent_dim), z, post=lambda t: torch.logit(t.double())):
         raise _Fail("the decoder is linear before its Sigmoid: put nn.ReLU() after Linear(latent_dim, 400)")
+    _sequence(net, [nn.Linear, nn.ReLU, nn.Linear, nn.Sigmoid], "the decoder",
+              "nn.Linear(latent_dim, 400), nn.ReLU(), nn.Linear(400, 784), nn.Sigmoid(), nn.Unflatten(1, (1, 28, 28))")
+    double = _as_float64(net)
+    if _bends(lambda t: torch.logit(double(t)), z):
+        raise _Fail("the decoder curves before its final Sigmoid (a Sigmoid, Tanh or GELU in the hidden layer, or a "
+                    "Softmax?): the text asks for a ReLU there, and nothing but nn.Sigmoid() at the end")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -123,8 +164,10 @@ def _check_reparameterize(fn: Callable) -> None:
     torch.manual_seed(21)
     mu, logvar = torch.randn(6, 4), torch.randn(6, 4)  # (B, latent_dim)
     mu_g, logvar_g = mu.clone().requires_grad_(), logvar.clone().requires_grad_()
+    before = _snapshot(mu=mu_g, logvar=logvar_g)
     torch.manual_seed(210)
     z = _tensor(_call(fn, mu_g, logvar_g), "z")
+    _untouched(before, "reparameterize")
     torch.manual_seed(210)
     want = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # the same eps, if drawn the same way
     if z.shape != mu.shape:
@@ -136,6 +179,10 @@ def _check_reparameterize(fn: Callable) -> None:
         raise _Fail("z equals mu, there is no noise: z = mu + sigma * eps with eps = torch.randn_like(sigma)")
     if not _close(z, want):  # another way to draw eps (torch.normal, rsample) is fine: judge by statistics
         _reparameterize_statistics(fn)
+    again = _tensor(_call(fn, mu, logvar), "z")  # the global random state has moved on since the first call
+    if _close(again, z):
+        raise _Fail("two calls gave the same z: draw a fresh eps at every call (no fixed seed or stored eps inside "
+                    "the function), or every epoch sees the same noise")
     if not z.requires_grad:
         raise _Fail("z is cut off from mu and logvar (torch.no_grad, .detach() or Normal(...).sample()): "
                     "z = mu + sigma * eps lets the gradients reach the encoder")
@@ -145,6 +192,11 @@ def _check_reparameterize(fn: Callable) -> None:
                     "(torch.normal gives sigma no gradient; so do .detach() and .data)")
     if mu_g.grad is None or not torch.allclose(mu_g.grad, torch.ones_like(mu)):
         raise _Fail("dz/dmu should be 1: z = mu + sigma * eps, with mu added as it is")
+    sigma = torch.exp(0.5 * logvar)
+    eps = (z.detach() - mu) / sigma  # the noise this z used
+    if not torch.allclose(logvar_g.grad, 0.5 * sigma * eps, rtol=1e-3, atol=1e-5):
+        raise _Fail("dz/dlogvar should be sigma * eps / 2: only sigma = exp(logvar / 2) may depend on logvar, and eps "
+                    "must not (draw eps from torch.randn_like, not from logvar)")
 
 
 def _reparameterize_statistics(fn: Callable) -> None:
@@ -179,6 +231,12 @@ def _reparameterize_statistics(fn: Callable) -> None:
                     f"(torch.randn_like), and z = mu + sigma * eps")
     if not near(std, sigma):
         raise _Fail(f"z's spread over many draws is {_show(std)}, expected sigma = exp(0.5 * logvar) = {_show(sigma)}")
+    noise = ((z.double() - mu) / sigma).T  # (4, n): the eps of each dimension
+    corr = torch.corrcoef(noise) - torch.eye(4, dtype=noise.dtype)
+    if corr.abs().max() > 0.15:  # 0.15 is ten standard errors of a correlation over 4000 independent draws
+        raise _Fail(f"the noise of different latent dimensions is correlated (up to {corr.abs().max():.2f}): one eps "
+                    f"shared by all dimensions of an image? Draw one eps per entry, eps = torch.randn_like(sigma), "
+                    f"shape (B, latent_dim)")
 
 
 def check_kl_divergence(fn: Callable) -> Callable:
@@ -189,36 +247,26 @@ def check_kl_divergence(fn: Callable) -> Callable:
 def _check_kl_divergence(fn: Callable) -> None:
     torch.manual_seed(22)
     mu, logvar = torch.randn(5, 3), 0.8 * torch.randn(5, 3)  # (B, latent_dim)
-    got = _tensor(_call(fn, mu.clone().requires_grad_(), logvar.clone().requires_grad_()), "the KL")
+    mu_g, logvar_g = mu.clone().requires_grad_(), logvar.clone().requires_grad_()
+    got = _tensor(_call(fn, mu_g, logvar_g), "the KL")
     want = _reference("kl_divergence")(mu, logvar)  # (5,)
     terms = -0.5 * (1 + logvar - mu ** 2 - logvar.exp())  # (5, 3), one per latent dim
-    sigma = torch.exp(0.5 * logvar)
     formula = "KL = -1/2 * sum over dim 1 of (1 + logvar - mu^2 - exp(logvar))"
     _known_mistake(got, [
-        (2 * want, "twice labkit's value: the closed form has a factor 1/2 in front, KL = -0.5 * sum(...)"),
-        (-want, "the KL came out negative: a sign is flipped; KL = -0.5 * sum(1 + logvar - mu^2 - exp(logvar)) >= 0"),
         (want / 3, "averaged over the latent dims: sum over them instead (dim=1); the KL of independent dims adds up"),
         (want.sum(), "summed over the batch to one number: return one KL per image, shape (B,), summing over "
                      "dim=1 only"),
         (want.mean(), "averaged over the batch to one number: return one KL per image, shape (B,) (vae_loss takes "
                       "the mean over images)"),
         (terms, "one value per latent dimension, shape (5, 3): sum over the latent dims, dim=1, to get (B,)"),
-        (-0.5 * (1 + sigma - mu ** 2 - logvar.exp()).sum(1), "sigma used where log sigma^2 is expected: the second "
-                                                             "term is logvar itself"),
-        (-0.5 * (1 + torch.log(logvar ** 2) - mu ** 2 - logvar ** 2).sum(1),
-         "logvar treated as sigma: it holds log sigma^2, so log sigma^2 = logvar and sigma^2 = exp(logvar)"),
-        (-0.5 * (1 + logvar - mu ** 2 - logvar ** 2).sum(1), "sigma^2 is exp(logvar), not logvar^2"),
-        (-0.5 * (1 + logvar - mu ** 2 - sigma).sum(1), "sigma used where sigma^2 is expected: the last term is "
-                                                       "sigma^2 = exp(logvar), not exp(0.5 * logvar)"),
-        (-0.5 * (1 + logvar - mu - logvar.exp()).sum(1), "mu where mu^2 is expected: the term is mu.pow(2)"),
-        (-0.5 * (logvar - mu ** 2 - logvar.exp()).sum(1), "the 1 inside the sum is missing: 1 + logvar - mu^2 - "
-                                                          "exp(logvar)"),
-    ])
+        (terms.sum(0), "summed over the batch (dim=0), shape (3,): sum over the latent dims, dim=1, to get (B,)"),
+    ] + [(t.sum(1), hint) for t, hint in _kl_mistakes(mu, logvar)])
     if torch.isnan(got).any():
         raise _Fail("the KL contains NaN: logvar = log sigma^2 can be negative, so log(logvar) or sqrt(logvar) "
                     "fail; sigma^2 = logvar.exp()")
     _expect(got, want, "the KL", formula)
     _needs_grad(got, "the KL")
+    _gradients_like(got, (mu_g, logvar_g), _reference("kl_divergence"), (mu, logvar), ("mu", "logvar"), "the KL")
 
 
 def check_vae_loss(fn: Callable) -> Callable:
@@ -232,15 +280,18 @@ def _check_vae_loss(fn: Callable) -> None:
     x = torch.rand(batch, 1, 28, 28)  # (B, 1, 28, 28) in [0, 1]
     x_hat = torch.sigmoid(torch.randn(batch, 1, 28, 28))  # decoder output in (0, 1)
     mu, logvar = torch.randn(batch, 3), 0.8 * torch.randn(batch, 3)
-    got = _call(fn, x_hat.clone().requires_grad_(), x, mu.clone().requires_grad_(), logvar.clone().requires_grad_())
+    inputs = [t.clone().requires_grad_() for t in (x_hat, mu, logvar)]
+    got = _call(fn, inputs[0], x, inputs[1], inputs[2])
     if not (isinstance(got, (tuple, list)) and len(got) == 3):
         raise _Fail(f"expected three values (total, recon, kl), got {_describe(got)}")
     total, recon, kl = (_tensor(v, name) for v, name in zip(got, ("total", "recon", "kl")))
     w_total, w_recon, w_kl = _reference("vae_loss")(x_hat, x, mu, logvar)
     wants = (w_total, w_recon, w_kl)
-    for i, (value, name) in enumerate(zip((total, recon, kl), ("total", "recon", "kl"))):
-        if not _close(value, wants[i]) and any(_close(value, w) for j, w in enumerate(wants) if j != i):
-            raise _Fail(f"{name} holds another term's value: return them in the order (total, recon, kl)")
+    values = (total, recon, kl)
+    for order in itertools.permutations(range(3)):  # all three right, in another order
+        if order != (0, 1, 2) and all(_close(values[i], wants[j]) for i, j in enumerate(order)):
+            raise _Fail("the three terms are right but in another order: return them in the order "
+                        "(total, recon, kl)")
     flat_x, flat_hat = x.flatten(1), x_hat.flatten(1)
     bce = F.binary_cross_entropy
     _known_mistake(recon, [
@@ -269,7 +320,20 @@ def _check_vae_loss(fn: Callable) -> None:
     _known_mistake(total, [
         (w_recon - w_kl, "total = recon - kl: the negative ELBO adds them, total = recon + kl"),
         (w_recon, "total leaves out the KL: total = recon + kl"),
+        (w_kl, "total leaves out the reconstruction: total = recon + kl"),
         ((w_recon + w_kl) / 2, "total is the average of the two terms: add them, total = recon + kl"),
+        (w_recon + 2 * w_kl, "total counts the KL twice: total = recon + kl"),
     ])
     _expect(total, w_total, "total", "total = recon + kl")
     _needs_grad(total, "total")
+    leaves = [t.clone().requires_grad_() for t in (x_hat, mu, logvar)]
+    want = torch.autograd.grad(_reference("vae_loss")(leaves[0], x, leaves[1], leaves[2])[0], leaves)
+    grads = torch.autograd.grad(total, inputs, allow_unused=True)
+    for g, w, name, term, learns in zip(grads, want, ("x_hat", "mu", "logvar"), ("reconstruction", "KL", "KL"),
+                                        ("the decoder", "the encoder", "the encoder")):
+        if g is None or not g.abs().sum() > 0:
+            raise _Fail(f"no gradient of total reaches {name}: the {term} term is cut off (.detach(), .item(), .data "
+                        f"or torch.no_grad), so {learns} would not learn from it")
+        if not torch.allclose(g, w, rtol=1e-3, atol=1e-7):
+            raise _Fail(f"total's gradient w.r.t. {name} differs from that of recon + kl: part of the {term} term is "
+                        f"cut off from the graph (.detach(), .data)")

@@ -6,7 +6,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .checking import _Fail, _call, _close, _expect, _known_mistake, _needs_grad, _reference, _run, _tensor
+from .checking import (_Fail, _call, _close, _expect, _gradients_like, _kl_mistakes, _known_mistake, _needs_grad,
+                       _reference, _run, _snapshot, _tensor, _untouched)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -21,45 +22,29 @@ def check_kl_per_dimension(fn: Callable) -> Callable:
 def _check_kl_per_dimension(fn: Callable) -> None:
     torch.manual_seed(61)
     mu, logvar = torch.randn(5, 3), 0.8 * torch.randn(5, 3)  # (B, latent_dim): 5 images, 3 dimensions
-    got = _tensor(_call(fn, mu.clone().requires_grad_(), logvar.clone().requires_grad_()), "the KL per dimension")
+    inputs = (mu.clone().requires_grad_(), logvar.clone().requires_grad_())
+    got = _tensor(_call(fn, *inputs), "the KL per dimension")
     want = _reference("kl_per_dimension")(mu, logvar)  # (5, 3)
-    sigma, var = torch.exp(0.5 * logvar), logvar.exp()
-
-    def kl(log_var, variance, mean_term=mu ** 2, one=1.0):  # the closed form with one term replaced
-        return -0.5 * (one + log_var - mean_term - variance)
-
     keep = "keep one value per image and dimension, shape (5, 3)"
     _known_mistake(got, [
         (want.sum(1), f"summed over the latent dims: got shape (5,), expected (5, 3); that sum is notebook 02's "
                       f"kl_divergence, the point here is to see each dimension apart: {keep}, no sum"),
         (want.mean(1), f"averaged over the latent dims: got shape (5,), expected (5, 3): {keep}, no mean"),
-        (want.mean(0), f"averaged over the batch: got shape (3,), expected (5, 3): {keep} (labkit.collapse takes "
-                       f"the mean over the test digits afterwards)"),
+        (want.mean(0), f"averaged over the batch: got shape (3,), expected (5, 3): {keep} (the table takes the mean "
+                       f"over the test digits afterwards)"),
         (want.sum(0), f"summed over the batch: got shape (3,), expected (5, 3): {keep}"),
         (want.sum(), f"summed to one number: {keep}"),
         (want.mean(), f"averaged to one number: {keep}"),
-        (2 * want, "twice labkit's value: the closed form has a factor 1/2 in front, -0.5 * (1 + logvar - mu^2 - "
-                   "exp(logvar))"),
-        (-want, "a sign is flipped (a KL is never negative): -0.5 * (1 + logvar - mu^2 - exp(logvar))"),
-        (kl(2 * logvar, torch.exp(2 * logvar)), "logvar read as log sigma: it holds log sigma^2, so the second term "
-                                                "is logvar itself and sigma^2 = exp(logvar), not exp(2 * logvar)"),
-        (kl(logvar, torch.exp(2 * logvar)), "sigma^2 is exp(logvar), not exp(2 * logvar): logvar already holds "
-                                            "log sigma^2"),
-        (kl(logvar, logvar ** 2), "sigma^2 is exp(logvar), not logvar^2"),
-        (kl(torch.log(logvar ** 2), logvar ** 2), "logvar treated as sigma: it holds log sigma^2, so log sigma^2 = "
-                                                  "logvar and sigma^2 = exp(logvar)"),
-        (kl(sigma, var), "sigma used where log sigma^2 is expected: the second term is logvar itself"),
-        (kl(logvar, sigma), "sigma used where sigma^2 is expected: the last term is exp(logvar), not "
-                            "exp(0.5 * logvar)"),
-        (kl(logvar, var, mean_term=mu), "mu where mu^2 is expected: the term is mu.pow(2)"),
-        (kl(logvar, var, one=0.0), "the 1 inside the bracket is missing: 1 + logvar - mu^2 - exp(logvar)"),
-    ])
+        (want.T, f"transposed, shape (3, 5): {keep}, like mu"),
+    ] + _kl_mistakes(mu, logvar))
     if torch.isnan(got).any():
         raise _Fail("the KL per dimension contains NaN: logvar = log sigma^2 can be negative, so log(logvar) or "
                     "sqrt(logvar) fail; sigma^2 = logvar.exp()")
     _expect(got, want, "the KL per dimension", "KL_j = -1/2 (1 + logvar_j - mu_j^2 - exp(logvar_j)) for every "
                                                "image and dimension j, shape (B, latent_dim)")
     _needs_grad(got, "the KL per dimension")
+    _gradients_like(got, inputs, _reference("kl_per_dimension"), (mu, logvar), ("mu", "logvar"),
+                    "the KL per dimension")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -122,7 +107,9 @@ def _check_gradient_penalty(fn: Callable) -> None:
 
     # 1. A critic with ||grad|| = 3 everywhere: GP = 10 * (3 - 1)^2 = 40 for any eps.
     net = _LinearCritic(3.0)
+    before = _snapshot(x=x, fake=fake)
     got = _penalty(fn, net, x, fake)
+    _untouched(before, "gradient_penalty")
     w = net.w.detach()
     per_pixel = _WEIGHT * ((w.abs() - 1) ** 2).mean()  # the norm over dim=1 of a (B, 1, 28, 28) gradient: |w_j|
     _known_mistake(got, [
@@ -188,23 +175,51 @@ def _check_gradient_penalty(fn: Callable) -> None:
         (_gp_at(torch.tensor(0.0), x, fake), "the penalty is taken at the fakes: take it at x_hat = eps * x + "
                                              "(1 - eps) * fake, between real and fake"),
     ])
-    if not _close(got, want):  # another way to draw eps can be just as right: judge it by its statistics
-        _eps_statistics(fn)
+    _where_x_hat_lies(fn)  # whatever way eps is drawn: on the segment, one eps per image, uniform
 
 
-def _eps_statistics(fn: Callable) -> None:
-    """_Fail unless x̂ = eps * x + (1 - eps) * fake with eps ~ U(0, 1) per image, judged over many images."""
-    n = 2000
-    x, fake = torch.full((n, 1, 28, 28), 1 / 28), torch.zeros(n, 1, 28, 28)  # ||x|| = 1: ||x̂_i|| = eps_i
-    values = []
-    for seed in (621, 622, 623):
-        torch.manual_seed(seed)
-        values.append(_penalty(fn, _QuadraticCritic(), x, fake).detach().float().reshape(-1)[0].item())
-    expected = _WEIGHT / 3  # 10 * E[(eps - 1)^2] for eps ~ U(0, 1)
-    if all(abs(v - expected) < 0.3 for v in values):
-        return
-    if all(abs(v - 1.79) < 0.3 for v in values):  # ||x̂|| = sqrt(mean of eps^2) = 1 / sqrt(3) for eps per pixel
-        raise _Fail(f"eps drawn per pixel: x_hat must lie on the line between a real image and a fake, {_DRAW}")
-    raise _Fail(f"over {n:,} images at x_hat between x and fake, your penalty came to {sum(values) / 3:.3g} on "
-                f"average, expected about {expected:.3g} = 10 * E[(eps - 1)^2] for eps ~ U(0, 1): x_hat = eps * x + "
-                f"(1 - eps) * fake with {_DRAW}")
+class _RecordingCritic(_QuadraticCritic):
+    """_QuadraticCritic that keeps the points it was asked to score."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x):
+        self.seen.append(x.detach().clone())
+        return super().forward(x)
+
+
+def _where_x_hat_lies(fn: Callable) -> None:
+    """_Fail unless the points the penalty scores are x_hat_i = eps_i * x_i + (1 - eps_i) * fake_i, eps_i ~ U(0, 1).
+
+    Judged on what net_D is given, so any way of drawing eps passes: each x_hat_i is fitted as a_i x_i + b_i fake_i
+    (least squares over its pixels); the fit must be exact, a_i + b_i = 1, and the a_i uniform on [0, 1]."""
+    n = 1000
+    torch.manual_seed(624)
+    x, fake = torch.rand(n, 1, 28, 28) * 2 - 1, torch.rand(n, 1, 28, 28) * 2 - 1
+    critic = _RecordingCritic()
+    _penalty(fn, critic, x, fake)
+    seen = [t for t in critic.seen if t.shape == x.shape]
+    if not seen:
+        raise _Fail(f"net_D never scored a batch shaped like x: score x_hat = eps * x + (1 - eps) * fake, {_DRAW}")
+    basis = torch.stack([x.flatten(1), fake.flatten(1)], dim=2).double()  # (n, 784, 2)
+    x_hat = seen[-1].flatten(1).double().unsqueeze(2)  # (n, 784, 1)
+    coef = torch.linalg.lstsq(basis, x_hat).solution  # (n, 2, 1): x_hat_i ~ a_i x_i + b_i fake_i
+    residual = (basis @ coef - x_hat).squeeze(2).norm(dim=1) / x_hat.squeeze(2).norm(dim=1).clamp(min=1e-12)
+    if bool((residual > 1e-3).float().mean() > 0.5):
+        raise _Fail(f"x_hat is not a mix of one real image and one fake with one weight per image (eps drawn per "
+                    f"pixel?): {_DRAW}")
+    a, b = coef[:, 0, 0], coef[:, 1, 0]
+    if not torch.allclose(a + b, torch.ones_like(a), atol=1e-3):
+        raise _Fail("x_hat is off the line between x and fake: the weights on x and on fake do not add up to 1; draw "
+                    "eps once and use it on both sides, x_hat = eps * x + (1 - eps) * fake")
+    if a.std() < 1e-4:
+        raise _Fail(f"every image got the same eps ({a.mean():.3g}): draw one per image, {_DRAW}")
+    if bool((a < -1e-3).any() or (a > 1 + 1e-3).any()):
+        raise _Fail("some x_hat lie outside the segment between x and fake (eps outside [0, 1]): eps is uniform on "
+                    "[0, 1], torch.rand, not torch.randn")
+    mean, std = a.mean().item(), a.std().item()
+    if abs(mean - 0.5) > 0.05 or abs(std - 12 ** -0.5) > 0.03:
+        raise _Fail(f"over {n} images eps has mean {mean:.3g} and std {std:.3g}, expected 0.5 and 0.289 for "
+                    f"U(0, 1): {_DRAW}")

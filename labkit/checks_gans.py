@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checking import (_Fail, _call, _close, _describe, _expect, _known_mistake, _leaves, _module, _n_params,
-                       _needs_grad, _reference, _run, _shape, _tensor, reference_conv_transpose_out, reference_d_step,
-                       reference_g_block)
+from .checking import (_ACTIVATIONS, _Fail, _call, _close, _describe, _expect, _gradients_like, _known_mistake, _leaves,
+                       _module, _n_params, _needs_grad, _reference, _run, _sequence, _shape, _snapshot, _tensor,
+                       _untouched, reference_conv_transpose_out, reference_d_step, reference_g_block)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -27,7 +27,8 @@ def _check_discriminator_loss(fn: Callable) -> None:
     torch.manual_seed(31)
     d_real = torch.sigmoid(torch.randn(8) + 1)  # (B,) D's probabilities on real images
     d_fake = torch.sigmoid(torch.randn(8) - 1)  # (B,) ... on fakes
-    got = _tensor(_call(fn, d_real.clone().requires_grad_(), d_fake.clone().requires_grad_()), "the loss")
+    inputs = (d_real.clone().requires_grad_(), d_fake.clone().requires_grad_())
+    got = _tensor(_call(fn, *inputs), "the loss")
     want = _reference("discriminator_loss")(d_real, d_fake)
     bce, ones, zeros = F.binary_cross_entropy, torch.ones(8), torch.zeros(8)
     real, fake = bce(d_real, ones), bce(d_fake, zeros)
@@ -48,9 +49,20 @@ def _check_discriminator_loss(fn: Callable) -> None:
          "summed over the batch: take the mean over images (the BCE's default), so the loss does not grow with it"),
         ((((d_real - 1) ** 2).mean() + (d_fake ** 2).mean()) / 2, "that is a least-squares loss; this GAN's D uses "
                                                                   "binary cross-entropy, F.binary_cross_entropy"),
+        ((F.binary_cross_entropy_with_logits(d_real, ones) + F.binary_cross_entropy_with_logits(d_fake, zeros)) / 2,
+         _LOGITS),
+        (-(d_real.mean().log() + (1 - d_fake.mean()).log()) / 2, "the log of the batch mean: take the log of each "
+                                                                 "image's probability first, then the mean"),
+        (want / 2, "half labkit's value: each half is a mean BCE, and L_D is their average, (real + fake) / 2"),
+        ((bce(d_real, zeros) + bce(d_fake, zeros)) / 2, "the real images get label 0: real is 1, fake is 0"),
     ])
     _expect(got, want, "the loss", "L_D = [BCE(d_real, 1) + BCE(d_fake, 0)] / 2")
     _needs_grad(got, "the loss")
+    _gradients_like(got, inputs, _reference("discriminator_loss"), (d_real, d_fake), ("d_real", "d_fake"), "the loss")
+
+
+_LOGITS = ("binary_cross_entropy_with_logits applies a sigmoid first: D's outputs are already probabilities, so use "
+           "F.binary_cross_entropy")
 
 
 def check_generator_loss(fn: Callable) -> Callable:
@@ -61,7 +73,8 @@ def check_generator_loss(fn: Callable) -> Callable:
 def _check_generator_loss(fn: Callable) -> None:
     torch.manual_seed(32)
     d_fake = torch.sigmoid(torch.randn(8) - 1)  # (B,) D's probabilities on fakes
-    got = _tensor(_call(fn, d_fake.clone().requires_grad_()), "the loss")
+    inputs = (d_fake.clone().requires_grad_(),)
+    got = _tensor(_call(fn, *inputs), "the loss")
     want = _reference("generator_loss")(d_fake)
     log_d, log_1md = torch.log(d_fake), torch.log(1 - d_fake)
     _known_mistake(got, [
@@ -74,9 +87,19 @@ def _check_generator_loss(fn: Callable) -> None:
         (-log_d, "one loss per image, shape (8,): take the mean over the batch"),
         (((d_fake - 1) ** 2).mean(), "that is a least-squares loss; this GAN's G uses binary cross-entropy, "
                                      "BCE(d_fake, 1)"),
+        (F.binary_cross_entropy_with_logits(d_fake, torch.ones(8)), _LOGITS),
+        (-torch.log(d_fake.mean()), "the log of the batch mean: take the log of each fake's probability first, then "
+                                    "the mean, -mean(log D(G(z)))"),
+        (-log_d.mean() / 2, "half labkit's value: G's loss is the whole BCE(d_fake, 1), no 1/2 (that belongs to D's "
+                            "average of two halves)"),
+        (-d_fake.mean(), "that is the Wasserstein generator's loss, -D(G(z)); this GAN's D gives probabilities and G "
+                         "minimises -log D(G(z))"),
+        ((1 - d_fake).mean(), "1 - D(G(z)) has no log: G minimises -log D(G(z)), whose gradient is large while D "
+                              "rejects the fakes"),
     ])
     _expect(got, want, "the loss", "L_G = BCE(d_fake, 1) = -mean(log d_fake)")
     _needs_grad(got, "the loss")
+    _gradients_like(got, inputs, _reference("generator_loss"), (d_fake,), ("d_fake",), "the loss")
 
 
 def check_d_step(fn: Callable) -> Callable:
@@ -96,22 +119,27 @@ def _check_d_step(fn: Callable) -> None:
     net_G, net_D = _tiny_gan()
     x, z = torch.randn(5, 6), torch.randn(5, 4)  # real batch (B, 6), noise (B, 4)
     lr, stale = 0.1, 0.5  # stale: gradients left over from an earlier step
-    start = [p.detach().clone() for p in net_D.parameters()]
 
-    ref_D = copy.deepcopy(net_D)
+    def sgd(net):  # with momentum, so a second step differs from a doubled gradient
+        return torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+
+    start = [p.detach().clone() for p in net_D.parameters()]
+    pristine = copy.deepcopy(net_D)
     with torch.no_grad():
-        d_real, d_fake = ref_D(x), ref_D(net_G(z))
-    ref_loss, ref_dx, ref_dgz = reference_d_step(x, net_G(z), ref_D, torch.optim.SGD(ref_D.parameters(), lr=lr))
+        d_real, d_fake = net_D(x), net_D(net_G(z))
+    ref_D = copy.deepcopy(net_D)
+    ref_loss, ref_dx, ref_dgz = reference_d_step(x, net_G(z), ref_D, sgd(ref_D))
     after = [p.detach() for p in ref_D.parameters()]
-    grads = [(p0 - p1) / lr for p0, p1 in zip(start, after)]  # what the right step's gradient was
 
     for p in net_D.parameters():
         p.grad = torch.full_like(p, stale)
     fake = net_G(z)  # attached to G, as in fit_gan
-    got = _call(fn, x, fake, net_D, torch.optim.SGD(net_D.parameters(), lr=lr))
+    before = _snapshot(x=x, fake=fake)
+    got = _call(fn, x, fake, net_D, sgd(net_D))
     if any(p.grad is not None for p in net_G.parameters()):
         raise _Fail("gradients reach G in the D step: score the fakes with net_D(fake.detach()), so D's loss "
                     "changes D only")
+    _untouched(before, "d_step")
     now = [p.detach() for p in net_D.parameters()]
 
     def params_are(expected):
@@ -123,12 +151,16 @@ def _check_d_step(fn: Callable) -> None:
                 raise _Fail("D did not change and no gradient was computed: opt_D.zero_grad(), then "
                             "loss_D.backward(), then opt_D.step()")
             raise _Fail("D's parameters did not change: after loss_D.backward(), call opt_D.step()")
+        grads = [(p0 - p1) / lr for p0, p1 in zip(start, after)]  # the right step's gradient (first SGD step)
         if params_are([p0 - lr * (g + stale) for p0, g in zip(start, grads)]):
             raise _Fail("the gradients of the previous step were added to this one: call opt_D.zero_grad() "
                         "before loss_D.backward()")
         if params_are([p0 - lr * stale for p0 in start]):
             raise _Fail("D stepped on old gradients: call opt_D.zero_grad(), then loss_D.backward(), then "
                         "opt_D.step()")
+        for hint, update in _d_step_mistakes(pristine, x, fake.detach(), sgd):
+            if params_are(update):
+                raise _Fail(hint)
         raise _Fail("D's update differs from labkit's: loss_D should be discriminator_loss(net_D(x), "
                     "net_D(fake.detach())), followed by one backward() and one opt_D.step()")
 
@@ -154,6 +186,37 @@ def _check_d_step(fn: Callable) -> None:
                         f"the batch's activations alive")
 
 
+def _d_step_mistakes(net_D: nn.Module, x: torch.Tensor, fake: torch.Tensor, make_opt: Callable):
+    """(hint, D's parameters after the step) for the usual ways a D step goes wrong, each from net_D as it is."""
+    loss_of = _reference("discriminator_loss")
+    bce = F.binary_cross_entropy
+    wrong = [
+        ("loss_D's arguments are swapped: discriminator_loss(d_real, d_fake), the real images' scores first (real "
+         "has label 1)", lambda r, f: loss_of(f, r), 1),
+        ("D's gradient is twice labkit's: the two BCEs are summed, not averaged (the 1/2 is missing), or backward() "
+         "ran twice", lambda r, f: 2 * loss_of(r, f), 1),
+        ("opt_D.step() ran twice: one backward(), one step per batch", loss_of, 2),
+        ("both halves score the real images: d_fake = net_D(fake.detach())", lambda r, f: loss_of(r, r), 1),
+        ("both halves score the fakes: d_real = net_D(x)", lambda r, f: loss_of(f, f), 1),
+        ("loss_D has only the real images' half: discriminator_loss(d_real, d_fake) takes both",
+         lambda r, f: bce(r, torch.ones_like(r)), 1),
+        ("loss_D has only the fakes' half: discriminator_loss(d_real, d_fake) takes both",
+         lambda r, f: bce(f, torch.zeros_like(f)), 1),
+        ("that is G's loss (fakes labelled real): D's step minimises discriminator_loss(d_real, d_fake)",
+         lambda r, f: bce(f, torch.ones_like(f)), 1),
+        ("the loss has the wrong sign: D minimises discriminator_loss, so loss_D.backward() as it is, no minus",
+         lambda r, f: -loss_of(r, f), 1),
+    ]
+    for hint, loss_fn, steps in wrong:
+        net = copy.deepcopy(net_D)
+        opt = make_opt(net)
+        opt.zero_grad()
+        loss_fn(net(x), net(fake)).backward()
+        for _ in range(steps):
+            opt.step()
+        yield hint, [p.detach() for p in net.parameters()]
+
+
 # ---------------------------------------------------------------------------------------------------
 # Notebook 04: the DCGAN
 # ---------------------------------------------------------------------------------------------------
@@ -171,14 +234,19 @@ def _check_weights_init(fn: Callable) -> None:
     layers = [m for net in nets for m in net.modules() if isinstance(m, kinds)]
     before = [m.weight.detach().clone() for m in layers]
     for net in nets:
-        try:
-            with torch.no_grad():
-                _call(net.apply, fn, what="net.apply(weights_init)")
+        try:  # as the notebook calls it: outside torch.no_grad
+            _call(net.apply, fn, what="net.apply(weights_init)")
         except _Fail as e:
-            if "AttributeError" not in str(e):
-                raise
-            raise _Fail(f"{e}; apply() calls it on every layer, ReLU and Sequential included: change only the Conv "
-                        f"and BatchNorm layers (isinstance(m, ...))") from None
+            if "'NoneType'" in str(e):
+                raise _Fail(f"{e}; the DCGAN's convolutions have no bias (bias=False), so there is none to set: only "
+                            f"BatchNorm2d's bias is set to 0") from None
+            if "AttributeError" in str(e):
+                raise _Fail(f"{e}; apply() calls it on every layer, ReLU and Sequential included: change only the "
+                            f"Conv and BatchNorm layers (isinstance(m, ...))") from None
+            if "leaf Variable" in str(e):
+                raise _Fail(f"{e}; an in-place change of a weight needs nn.init.normal_(m.weight, ...) (or "
+                            f"m.weight.data.normal_(...)), which autograd allows") from None
+            raise
     if all(torch.equal(m.weight.detach(), w0) for m, w0 in zip(layers, before)):
         raise _Fail("weights_init changed no layer: draw Conv2d and ConvTranspose2d weights from N(0, 0.02), "
                     "BatchNorm2d weights from N(1, 0.02), and set BatchNorm2d biases to 0")
@@ -199,6 +267,13 @@ def _check_weights_init(fn: Callable) -> None:
         if abs(std - 0.02) > 0.003 or abs(mean) > 0.003:
             raise _Fail(f"{type(m).__name__} weights have mean {mean:.3g} and std {std:.3g}, expected N(0, 0.02): "
                         f"nn.init.normal_(m.weight, 0.0, 0.02)")
+    conv_w = torch.cat([m.weight.detach().flatten()[:20_000] for m in layers if not isinstance(m, nn.BatchNorm2d)])
+    standard = (conv_w - conv_w.mean()) / conv_w.std()
+    kurtosis = (standard * standard).square().mean().item()  # 3 for a normal, 1.8 for a uniform
+    if not 2.7 < kurtosis < 3.3:
+        raise _Fail(f"the conv weights have the right mean and std but not a normal's shape (kurtosis "
+                    f"{kurtosis:.2f}, a normal has 3): draw them from N(0, 0.02) with nn.init.normal_, not a uniform or "
+                    f"constant")
     bns = [m for m in layers if isinstance(m, nn.BatchNorm2d)]
     bn_w = torch.cat([m.weight.detach() for m in bns])
     bn_b = torch.cat([m.bias.detach() for m in bns])
@@ -210,6 +285,9 @@ def _check_weights_init(fn: Callable) -> None:
         raise _Fail(f"BatchNorm2d weights have std {std:.3g}, expected 0.02: nn.init.normal_(m.weight, 1.0, 0.02)")
     if bn_b.abs().max().item() > 0:
         raise _Fail("BatchNorm2d biases should be 0: nn.init.zeros_(m.bias)")
+    if any(not p.requires_grad or not p.is_leaf for net in nets for p in net.parameters()):
+        raise _Fail("some parameters no longer train (requires_grad False or not a leaf): change the values in place "
+                    "with nn.init.normal_(m.weight, ...), keeping the parameters themselves")
 
 
 def check_conv_transpose_out(fn: Callable) -> Callable:
@@ -276,7 +354,8 @@ def _check_g_block(fn: Callable) -> None:
         raise _Fail(f"no nn.ConvTranspose2d:{conv} the generator grows the image with "
                     f"nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)")
     x = torch.randn(2, in_ch, 5, 5)
-    out = _tensor(_call(net, x, what="your block, run on (2, 6, 5, 5),"), "the block's output")
+    norm1d = "images need nn.BatchNorm2d(out_ch)" if any(isinstance(m, nn.BatchNorm1d) for m in leaves) else ""
+    out = _tensor(_call(net, x, what="your block, run on (2, 6, 5, 5),", hint=norm1d), "the block's output")
     if out.shape != (2, out_ch, 10, 10):
         raise _Fail(f"from (2, 6, 5, 5) it gives {tuple(out.shape)}, expected (2, 3, 10, 10): kernel_size=4, "
                     f"stride=2, padding=1 doubles the height and width; out_ch channels")
@@ -288,12 +367,24 @@ def _check_g_block(fn: Callable) -> None:
                     "layer of G)")
     if any(isinstance(m, nn.LeakyReLU) for m in leaves):
         raise _Fail("LeakyReLU is the discriminator's activation; the DCGAN generator uses nn.ReLU(True)")
-    if not any(isinstance(m, nn.ReLU) for m in leaves):
+    if isinstance(net, nn.Sequential) and not any(isinstance(m, _ACTIVATIONS + (nn.ReLU6, nn.ELU, nn.Hardtanh))
+                                                  for m in leaves):
         raise _Fail("no activation: end the block with nn.ReLU(True)")
+    _sequence(net, [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU], "the block",
+              "nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(True)")
     want = in_ch * out_ch * 4 * 4 + 2 * out_ch
     if _n_params(net) != want:
         raise _Fail(f"{_n_params(net)} parameters, expected {want} = 6*3*4*4 (a 4x4 kernel, no bias) + 2*3 "
                     f"(BatchNorm's scale and shift); kernel_size=4")
-    kinds = [type(m) for m in leaves if isinstance(m, (nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU))]
-    if kinds != [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU] or bool((out < 0).any()):
-        raise _Fail("the layers are out of order: ConvTranspose2d -> BatchNorm2d -> ReLU")
+    conv = next(m for m in leaves if isinstance(m, nn.ConvTranspose2d))
+    bn = next((m for m in leaves if isinstance(m, nn.BatchNorm2d)), None)
+    with torch.no_grad():  # what the block should compute with its own weights (BatchNorm in training mode)
+        y = F.conv_transpose2d(x, conv.weight, None, stride=2, padding=1)
+        want_out = F.relu(F.batch_norm(y, None, None, bn.weight if bn is not None else None,
+                                       bn.bias if bn is not None else None, training=True, eps=1e-5))
+    if not _close(out, want_out, rtol=1e-3, atol=1e-4):
+        if bool((out < 0).any()):
+            raise _Fail("some outputs are negative: the block must end in its ReLU, ConvTranspose2d -> BatchNorm2d "
+                        "-> ReLU")
+        raise _Fail("the block's output is not ReLU(BatchNorm(ConvTranspose(x))): something changes it after the ReLU "
+                    "(or the layers run in another order); the block is exactly those three layers")

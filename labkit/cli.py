@@ -307,3 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # before training started (loading data, building models): nothing was written
         print("labkit: interrupted before training started; nothing was written", file=sys.stderr)
         return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -354,7 +354,7 @@ WRONG = {
         (_d_step_without_detach, "gradients reach G in the D step"),
         (_d_step_without_zero_grad, "call opt_D.zero_grad()"),
         (_d_step_without_step, "call opt_D.step()"),
-        (_d_step_with_swapped_labels, "D's update differs from labkit's"),
+        (_d_step_with_swapped_labels, "loss_D's arguments are swapped"),
         (_d_step_measuring_after, "measured after D's update"),
         (_d_step_not_detached_outputs, "loss_D still holds the graph"),
         (_d_step_items, "keep tensors"),
@@ -434,7 +434,7 @@ WRONG = {
         (lambda net_D, x, fake: _penalty()(net_D, x, fake).item(), ".item() gives a Python number"),
         (_penalty(at=lambda e, x, fake: x.clone()), "the penalty is taken at the real images"),
         (_penalty(at=lambda e, x, fake: (x + fake) / 2), "x_hat is the midpoint of x and fake"),
-        (_penalty(eps="numpy normal"), "expected about 3.33 = 10 * E[(eps - 1)^2]"),
+        (_penalty(eps="numpy normal"), "eps outside [0, 1]"),
     ],
 }
 

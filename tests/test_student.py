@@ -249,3 +249,23 @@ def test_a_lab_notebook_runs_to_the_end_without_solutions_and_passes_with_them(t
     assert ok, message
     assert _check_lines(nbformat.read(teacher, as_version=4)) == \
         [f"exercise {ex_id} {ex_name}: PASS" for ex_id, ex_name in table]
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("LABKIT_STUDENT_ALL"),
+                    reason="trains every model (minutes): set LABKIT_STUDENT_ALL=1 to run")
+@pytest.mark.parametrize("name", ["02_vae", "03_mnist_gan", "04_abstract_art_dcgan", "06_extensions"])
+def test_every_student_notebook_runs_to_the_end_with_stubs(name, tmp_path, monkeypatch):
+    """The student version of each further notebook with exercises, nothing filled in, runs top to bottom on labkit's
+    references, each check saying "not done yet" (notebook 01 is covered in make test above; these train models)."""
+    from labkit.checks import EXERCISES
+    from labkit.lab import execute_notebook, execution_problems
+
+    monkeypatch.setenv("LABKIT_FIGURES", str(tmp_path / "figures"))
+    monkeypatch.setenv("LABKIT_PROFILE", "quick")
+    write_student_notebooks(tmp_path / "student")
+    student = tmp_path / "student" / f"{name}.ipynb"
+    ok, message = execute_notebook(student, timeout=900)
+    assert ok, message
+    ran = nbformat.read(student, as_version=4)
+    assert execution_problems(ran) == []
+    assert _check_lines(ran) == [f"exercise {ex.id} {ex.name}: {NOT_DONE}" for ex in EXERCISES if ex.notebook == name]
