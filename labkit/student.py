@@ -172,9 +172,9 @@ def write_student_notebooks(out_dir: str | Path, notebooks_dir: str | Path | Non
     """
     import nbformat
 
-    from .config import ROOT
+    from .config import lab_path
 
-    src_dir, out_dir = Path(notebooks_dir or ROOT / "notebooks"), Path(out_dir)
+    src_dir, out_dir = Path(notebooks_dir or lab_path("notebooks")), Path(out_dir)
     paths = sorted(src_dir.glob("*.ipynb"))
     if not paths:
         raise SolutionError(f"no notebooks (*.ipynb) in {src_dir}; pass the folder with --notebooks DIR")
