@@ -13,8 +13,10 @@ import sys
 
 import torch
 
+from .errors import LabkitError
 
-class DataError(Exception):
+
+class DataError(LabkitError):
     """A dataset is missing, corrupt or empty. The message is one line: which file, and what to do."""
 
 
