@@ -107,6 +107,16 @@ def install_signal_policy() -> None:
     _policy.installed, _policy.received, _policy.count, _policy.raised, _policy.depth = True, None, 0, False, 0
 
 
+def ignore_signals_from_now() -> None:
+    """From now on stop signals are ignored: the command is ending and its exit code is decided. (SIG_IGN, not a
+    Python handler: Python puts the default action back for those while it shuts down, and a late Ctrl-C would
+    then kill the process with a signal status instead of the exit code.)"""
+    _policy.raised, _policy.forward = True, None
+    if _main_thread():
+        for s in STOP_SIGNALS:
+            signal.signal(s, signal.SIG_IGN)
+
+
 def uninstall_signal_policy() -> None:
     """Put back the handlers install_signal_policy replaced (so `labkit.cli.main` can be called in-process)."""
     if not _policy.installed or not _main_thread():
