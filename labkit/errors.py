@@ -151,12 +151,13 @@ def signals_held():
         yield
         return
     if _policy.installed:
+        before = _policy.count  # signals that came before the block were acted on then
         _policy.depth += 1
         try:
             yield
         finally:
             _policy.depth -= 1
-        if _policy.depth == 0 and _policy.received is not None and not _policy.raised and _policy.forward is None:
+        if _policy.depth == 0 and _policy.count > before and not _policy.raised and _policy.forward is None:
             _policy.raised = True
             raise Interrupted(_policy.received)
         return

@@ -14,6 +14,7 @@ import torch
 
 from .config import data_dir, get_profile
 from .data import DataError, notice
+from .errors import UsageError
 
 
 MNIST_SUBSET_FILE = "mnist_subset.npz"
@@ -96,7 +97,7 @@ def load_mnist(train: bool = True, *, source: str | None = None, root: str | Pat
     """
     source = source or get_profile().mnist
     if source not in ("subset", "full"):
-        raise ValueError(f"unknown MNIST source {source!r}: use 'subset' or 'full'")
+        raise UsageError(f"unknown MNIST source {source!r}: use 'subset' or 'full'")
     if source == "full":
         try:
             x, y = load_mnist_full(train, root=root)

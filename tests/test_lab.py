@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from labkit.config import ROOT
-from labkit.lab import lab_notebooks, run_lab
+from labkit.lab import NotebookError, lab_notebooks, run_lab
 
 
 def _notebook(path, *sources):
@@ -37,13 +37,15 @@ def test_lab_runs_notebooks_into_an_output_folder(tmp_path, capsys):
     assert "01_a.ipynb" in printed[1] and printed[1].endswith(" s") and "all 2 notebooks ran" in printed[3]
 
 
-def test_lab_stops_at_the_failing_cell_and_names_it(tmp_path, capsys):
+def test_lab_stops_at_the_failing_cell_and_names_it(tmp_path):
     bad = _notebook(tmp_path / "01_bad.ipynb", "x = 1", "raise ValueError('no data in data/foo')", "print('never')")
     after = _notebook(tmp_path / "02_after.ipynb", "print('should not run')")
-    assert run_lab([str(bad), str(after)], out=str(tmp_path / "out")) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1  # one line
+    with pytest.raises(NotebookError) as info:
+        run_lab([str(bad), str(after)], out=str(tmp_path / "out"))
+    err = str(info.value)
+    assert "\n" not in err  # one line
     assert "01_bad.ipynb failed at cell 2 (raise ValueError" in err and "ValueError: no data in data/foo" in err
+    assert "Traceback" in info.value.details or "ValueError" in info.value.details  # the cell's traceback, for the log
     assert not (tmp_path / "out" / "02_after.ipynb").exists()
     # The executed notebook is still written, with the error in place, so it can be read in context.
     assert nbformat.read(tmp_path / "out" / "01_bad.ipynb", as_version=4).cells[1].outputs[0]["output_type"] == "error"
@@ -85,8 +87,9 @@ def test_lab_names_a_cell_that_runs_past_the_timeout(tmp_path):
     result = subprocess.run([sys.executable, "-m", "labkit", "lab", "--timeout", "2", str(slow), "--out",
                              str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert result.stderr.strip() == ("labkit: error: 01_slow.ipynb failed at cell 2 (import time): did not finish "
-                                     "within 2 s; raise the limit with --timeout SECONDS")
+    assert result.stderr.startswith("labkit lab: error: 01_slow.ipynb failed at cell 2 (import time): did not finish "
+                                    "within 2 s; raise the limit with --timeout SECONDS; the executed notebook is in ")
+    assert result.stderr.count("\n") == 1 and "(details in " in result.stderr
 
 
 def test_lab_says_when_the_kernel_dies(tmp_path):
