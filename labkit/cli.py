@@ -327,14 +327,14 @@ def _report(command: str, error: BaseException, *, debug: bool) -> int:
             f"interrupted{_by(signum)} before training started; nothing was written" if command == "labkit train" else
             f"interrupted by {signal_name(signum)}; every file it finished is complete (written atomically); "
             f"run it again to continue")
-        _say(f"{command}: {what}")
+        _say(one_line(f"{command}: {what}"))
         return EXIT_SIGNAL + signum
     text = traceback.format_exception(type(error), error, error.__traceback__)
     if debug:
         _say("".join(text).rstrip())
     code, what = _explain(error)
     log = _write_log(command, error, text)
-    _say(f"{command}: error: {what} ({f'details in {log}' if log else 'no log: nowhere to write it'})")
+    _say(f"{command}: error: {one_line(what)} ({f'details in {log}' if log else 'no log: nowhere to write it'})")
     return code
 
 

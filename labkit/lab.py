@@ -130,30 +130,18 @@ def _error_summary(error: Exception) -> str:
 # --- stream outputs: nbclient's coalescing, in linear time --------------------------------------------------------
 
 def resolve_control_chars(text: str) -> str:
-    """What a terminal shows for `text`: each backspace erases the character before it (not a newline), then each
-    line keeps only what follows its last carriage return (a progress bar's final state). The same result as
-    nbclient 0.11's regexes `[^\n]\b` (repeated) and `.*\r(?=[^\n])`, in time linear in the length (the regex is
-    quadratic: one 5 MB line took hours)."""
-    if "\b" in text:
-        pieces = text.split("\b")
-        kept = [[pieces[0], len(pieces[0])]]  # [chunk, how many of its characters are kept]
-        for piece in pieces[1:]:
-            while kept and kept[-1][1] == 0:
-                kept.pop()
-            if kept and kept[-1][0][kept[-1][1] - 1] != "\n":
-                kept[-1][1] -= 1  # the backspace erases the character before it
-            else:
-                kept.append(["\b", 1])  # nothing to erase on this line: the backspace stays
-            kept.append([piece, len(piece)])
-        text = "".join(chunk[:n] for chunk, n in kept)
-    if "\r" in text:
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            cut = line.rfind("\r", 0, len(line) - 1)  # a carriage return followed by more of the line
-            if cut >= 0:
-                lines[i] = line[cut + 1:]
-        text = "\n".join(lines)
-    return text
+    """What a terminal leaves of `text`'s progress-bar redraws: each line keeps only what follows its last carriage
+    return (a "\r" at the end of a line stays). The same result as nbclient 0.11's regex `.*\r(?=[^\n])`, in time
+    linear in the length (the regex is quadratic: a cell printing one 5 MB line took hours). nbclient's backspace
+    step never runs (its loop starts with equal lengths), so backspaces are left as they are here too."""
+    if "\r" not in text:
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        cut = line.rfind("\r", 0, len(line) - 1)  # the last carriage return followed by more of the line
+        if cut >= 0:
+            lines[i] = line[cut + 1:]
+    return "\n".join(lines)
 
 
 def coalesce_streams(outputs: list) -> list:
