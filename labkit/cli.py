@@ -34,8 +34,17 @@ MAX_TIMEOUT = 10 ** 7  # seconds a notebook cell may run: 115 days
 MAX_UPDATES = 10 ** 7  # generator updates of a recorded run
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but `--epochs=--` is an error rather than an empty list (argparse drops the "--")."""
+
+    def _get_values(self, action, arg_strings):
+        if action.nargs is None and action.option_strings and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one value, got '--'")
+        return super()._get_values(action, arg_strings)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labkit", description="The generative-models lab: run notebooks, train models.")
+    parser = _Parser(prog="labkit", description="The generative-models lab: run notebooks, train models.")
     parser.add_argument("--version", action="version", version=f"labkit {__version__}")
     parser.add_argument("--debug", action="store_true", default=False,
                         help="on an error, print the full traceback too (also $LABKIT_DEBUG=1)")
