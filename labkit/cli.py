@@ -131,6 +131,8 @@ def _cmd_student(args: argparse.Namespace) -> int:
 def _cmd_record_gan(args: argparse.Namespace) -> int:
     from .weights import record_gan_run
 
+    _writable(args.out)
+
     manifest = record_gan_run(args.out, epochs=args.epochs,
                               commands=["make weights", f"labkit record-gan --epochs {args.epochs}"])
     print(f"labkit: recorded {manifest['epochs']} epochs; best classifier-FID {manifest['best']['fid']} at epoch "
@@ -140,6 +142,8 @@ def _cmd_record_gan(args: argparse.Namespace) -> int:
 
 def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
     from .variants import record_gan_variants
+
+    _writable(args.out)
 
     command = f"labkit record-gan-variants --updates {args.updates} --every {args.every} --seeds {shlex.join(map(str, args.seeds))}"
     try:
@@ -159,11 +163,21 @@ def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
 def _cmd_release(args: argparse.Namespace) -> int:
     from .weights import release_dcgan
 
+    _writable(args.out)
+
     manifest = release_dcgan(args.run, args.out, commands=args.command or ["labkit release"],
                              precision=args.precision)
     print(f"labkit: released the DCGAN ({manifest['epochs']} epochs): " +
           ", ".join(f"{k} {v}" for k, v in manifest["metrics"].items()))
     return 0
+
+
+def _writable(out: str | None) -> None:
+    """An --out folder given on the command line must be writable before the work starts (TrainError, exit 2)."""
+    if out is not None:
+        from .checkpoint import prepare_out
+
+        prepare_out(out)
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import platform
@@ -207,7 +208,12 @@ def write_notebook(nb, path: Path) -> Path:
     import nbformat
 
     text = nbformat.writes(nb)
-    return write_atomic(path, lambda f: f.write((text if text.endswith("\n") else text + "\n").encode("utf-8")))
+    try:
+        return write_atomic(path, lambda f: f.write((text if text.endswith("\n") else text + "\n").encode("utf-8")))
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        raise LabkitError(f"disk full while writing {display_path(path)}; free some space, then run it again") from None
 
 
 def _check_writable(target: Path) -> None:
@@ -400,8 +406,13 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
     """
     prof = get_profile(profile)  # validates the name before anything runs
     device = device or os.environ.get("LABKIT_DEVICE")
-    if device and not re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,3})?", device.strip().lower()):
-        raise UsageError(f"device {device!r} (--device or LABKIT_DEVICE): use auto, cpu, cuda, cuda:N or mps")
+    if device:
+        from .config import get_device
+
+        try:
+            get_device(device)  # known, and there on this machine
+        except ValueError as e:
+            raise UsageError(f"{e} (--device or LABKIT_DEVICE)") from None
     timeout = prof.cell_timeout if timeout is None else timeout
     paths = [Path(p) for p in notebooks] if notebooks else lab_notebooks()
     missing = [str(p) for p in paths if not p.is_file()]

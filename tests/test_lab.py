@@ -98,3 +98,69 @@ def test_lab_says_when_the_kernel_dies(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "01_dies.ipynb failed at cell 1 (import os, signal): the kernel died" in result.stderr
+
+
+# --- labkit lab checks everything before the first cell, owns its writes, and is linear in its outputs --------------
+
+def test_lab_refuses_a_kernel_that_is_not_installed_before_running_anything(tmp_path):
+    first = _notebook(tmp_path / "01_first.ipynb", "print('would run')")
+    odd = _notebook(tmp_path / "02_odd.ipynb", "print(1)")
+    nb = nbformat.read(odd, as_version=4)
+    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "x", "language": "python"}
+    nbformat.write(nb, odd)
+    with pytest.raises(NotebookError, match="kernel 'no-such-kernel', which is not installed here") as info:
+        run_lab([str(first), str(odd)], out=str(tmp_path / "out"))
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "out" / "01_first.ipynb").exists()  # nothing ran
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b"\xff\xfe", b"[]"])
+def test_lab_refuses_an_unreadable_notebook_in_one_line(tmp_path, damage):
+    bad = tmp_path / "01_bad.ipynb"
+    bad.write_bytes(damage)
+    with pytest.raises(NotebookError, match="01_bad.ipynb: not a readable notebook") as info:
+        run_lab([str(bad)], out=str(tmp_path / "out"))
+    assert "\n" not in str(info.value)
+
+
+def test_lab_checks_that_its_output_folder_is_writable_first(tmp_path):
+    from labkit.errors import UsageError
+
+    nb = _notebook(tmp_path / "01_a.ipynb", "print(1)")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(UsageError, match="cannot write the executed notebook there"):
+        run_lab([str(nb)], out=str(blocker / "out"))
+
+
+def test_a_second_lab_on_the_same_output_refuses_in_one_line(tmp_path):
+    from labkit.errors import UsageError
+    from labkit.lab import _locked
+
+    nb = _notebook(tmp_path / "01_a.ipynb", "print(1)")
+    out = tmp_path / "out"
+    with _locked([(out / "01_a.ipynb").resolve()]):  # what a running `labkit lab` holds
+        with pytest.raises(UsageError, match=r"another labkit lab \(process \d+\) is writing this notebook"):
+            run_lab([str(nb)], out=str(out))
+    assert not (out / "01_a.ipynb").exists()
+
+
+def test_a_cell_printing_one_huge_line_does_not_hang_the_lab(tmp_path):
+    """nbclient's carriage-return regex is quadratic in the line length (5 MB: hours); ours is linear."""
+    nb = _notebook(tmp_path / "01_big.ipynb", "print('x' * 5_000_000 + '\\rdone')",
+                   "import sys\nfor i in range(3):\n    print(i, end='\\r')\nprint('end')")
+    out = tmp_path / "out"
+    start = time.perf_counter()
+    assert run_lab([str(nb)], out=str(out), timeout=120) == 0
+    assert time.perf_counter() - start < 120
+    ran = nbformat.read(out / "01_big.ipynb", as_version=4)
+    assert ran.cells[0].outputs[0]["text"] == "done\n"  # the redraw resolved, as a terminal shows it
+    assert ran.cells[1].outputs[0]["text"] == "end\n"
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_a_multi_line_cell_error_is_a_one_line_summary(tmp_path):
+    bad = _notebook(tmp_path / "01_bad.ipynb", "raise RuntimeError('first line\\nsecond line\\n\\nthird')")
+    with pytest.raises(NotebookError) as info:
+        run_lab([str(bad)], out=str(tmp_path / "out"))
+    assert "\n" not in str(info.value) and "RuntimeError: first line ..." in str(info.value)
