@@ -76,7 +76,8 @@ def check_config(cfg) -> None:
     train with."""
     for f in fields(cfg):
         value = getattr(cfg, f.name)
-        allowed = _ok(f.name, f.type if isinstance(f.type, str) else getattr(f.type, "__name__", ""), value)
+        kind = f.type if isinstance(f.type, str) else f.type.__name__ if isinstance(f.type, type) else str(f.type)
+        allowed = _ok(f.name, kind, value)
         if allowed:
             raise UsageError(f"{type(cfg).__name__}({f.name}={value!r}): must be {allowed}")
 
