@@ -35,16 +35,37 @@ def write_atomic(path: str | Path, write) -> Path:
         raise LabkitError(f"{path}: is a folder where labkit writes a file; move it away (or choose another folder)")
     with signals_held():
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        f = None
         try:
-            with os.fdopen(fd, "wb") as f:
+            with os.fdopen(fd, "wb") as raw:
+                f = _Remembering(raw)
                 write(f)
-                f.flush()
-                os.fsync(f.fileno())
+                raw.flush()
+                os.fsync(raw.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as e:
             Path(tmp).unlink(missing_ok=True)
+            if f is not None and f.error is not None and not isinstance(e, OSError):
+                raise f.error from None  # torch.save turns a full disk into a RuntimeError: say what it was
             raise
     return path
+
+
+class _Remembering:
+    """A file whose write() remembers the OSError it raised (a full disk), for callers that re-wrap it."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data):
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
 
 
 def clean_stale_temp_files(folder: str | Path, pattern: str = ".*.tmp", *, older_than: float = 0.0) -> list[Path]:

@@ -297,3 +297,19 @@ def test_a_damaged_mnist_file_is_announced_once_naming_it(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert "t10k-images-idx3-ubyte" in err[0] and "delete it to download it again" in err[0]
+
+
+def test_a_full_disk_inside_torch_save_stays_a_full_disk(tmp_path, monkeypatch):
+    """torch.save wraps the file's OSError in a RuntimeError; write_atomic says what it was (and leaves no temp)."""
+    import io
+
+    from labkit import checkpoint
+
+    class Full(io.FileIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.os, "fdopen", lambda fd, mode: Full(fd, "wb"))
+    with pytest.raises(OSError) as info:
+        checkpoint.save_checkpoint({"a": torch.zeros(10)}, tmp_path / "x.pt")
+    assert info.value.errno == errno.ENOSPC and not list(tmp_path.iterdir())
