@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Profile": "config", "get_device": "config", "get_profile": "config", "set_seed": "config",
-    "DataError": "data", "tensor_loader": "data", "to_gan_range": "data", "from_gan_range": "data",
+    "LabkitError": "errors", "DataError": "data", "tensor_loader": "data", "to_gan_range": "data", "from_gan_range": "data",
     "load_mnist": "mnist", "download_abstract_art": "art", "load_abstract_art": "art",
     "synthetic_abstract_art": "synth",
 }

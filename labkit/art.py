@@ -4,13 +4,12 @@ Everything here returns float32 (N, 3, 64, 64) in [-1, 1], the range of the DCGA
 """
 from __future__ import annotations
 
-from __future__ import annotations
-
 import contextlib
 import io
 import os
 import re
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -101,7 +100,13 @@ def download_abstract_art(root: str | Path | None = None, *, force: bool = False
     if source.endswith("kaggle.json") and os.name != "nt" and Path(source).stat().st_mode & 0o077:
         notice(f"{source} is readable by other users; run `chmod 600 {source}`")
     partial = folder / ".download"  # the zip appears under its real name only once it is complete
-    partial.mkdir(parents=True, exist_ok=True)
+    try:
+        partial.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=partial):
+            pass
+    except OSError as e:
+        raise DataError(f"{folder}: cannot write the download there ({e.strerror or type(e).__name__}); make it "
+                        f"writable or point $LABKIT_DATA at a writable folder") from None
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from kaggle.api.kaggle_api_extended import KaggleApi  # runs kaggle/__init__.py's own authenticate()
@@ -168,7 +173,11 @@ def _kaggle_art(size: int, root: str | Path | None, n_synthetic: int) -> torch.T
             notice(f"{e}; using {n_synthetic:,} synthetic abstract-art images instead")
             return None
         x = images_from_zip(zip_path, size, progress=True)
-    save_checkpoint({"images": x, "source": KAGGLE_ART_DATASET, "size": size}, cache)
+    try:
+        save_checkpoint({"images": x, "source": KAGGLE_ART_DATASET, "size": size}, cache)
+    except OSError as e:  # a read-only or full data folder: the images are decoded, only the cache is missing
+        notice(f"{cache}: could not cache the decoded art ({e.strerror or type(e).__name__}); it is decoded "
+               f"again next time")
     return x
 
 

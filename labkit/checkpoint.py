@@ -17,28 +17,55 @@ import torch
 from torch import nn
 
 from .config import display_path
+from .errors import EXIT_ERROR, LabkitError, UsageError, signals_held
 
 
-class CheckpointError(Exception):
+class CheckpointError(LabkitError):
     """A checkpoint is missing, unreadable or belongs to another model. One-line message."""
 
 
 def write_atomic(path: str | Path, write) -> Path:
     """Write a file atomically: write(f) into a temp file in the same folder (binary), fsync, then rename over
     `path`. A crash or Ctrl-C at any moment leaves the old file or the new one, never half a file; the temp file
-    is removed on any error (a killed process leaves a `.<name>.*.tmp` that clean_stale_temp_files removes)."""
+    is removed on any error (a killed process leaves a `.<name>.*.tmp` that clean_stale_temp_files removes).
+    SIGINT, SIGTERM and SIGHUP are held back until the file is in place (labkit.errors.signals_held).
+    `path` being a folder is a LabkitError naming it."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if path.is_dir():
+        raise LabkitError(f"{path}: is a folder where labkit writes a file; move it away (or choose another folder)")
+    with signals_held():
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        f = None
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                f = _Remembering(raw)
+                write(f)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(tmp, path)
+        except BaseException as e:
+            Path(tmp).unlink(missing_ok=True)
+            if f is not None and f.error is not None and not isinstance(e, OSError):
+                raise f.error from None  # torch.save turns a full disk into a RuntimeError: say what it was
+            raise
     return path
+
+
+class _Remembering:
+    """A file whose write() remembers the OSError it raised (a full disk), for callers that re-wrap it."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data):
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
 
 
 def clean_stale_temp_files(folder: str | Path, pattern: str = ".*.tmp", *, older_than: float = 0.0) -> list[Path]:
@@ -64,6 +91,8 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint written by `save_checkpoint` (tensors and plain Python values only)."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint; move it away or use another --out folder")
     if not path.is_file():
         raise CheckpointError(f"{path}: no checkpoint there; train first (or drop --resume)")
     try:
@@ -117,12 +146,20 @@ def set_rng_state(state: dict) -> None:
 # The run folder: one per profile (runs/quick/), written by labkit.run.train_model
 # ---------------------------------------------------------------------------------------------------
 
-class TrainError(Exception):
+class TrainError(UsageError):
     """A problem the user fixes by changing the command (e.g. an output folder that cannot be written)."""
+
+
+class DiskFullError(TrainError):
+    """No space left while saving an epoch; the last complete checkpoint is intact."""
+
+    exit_code = EXIT_ERROR
 
 
 def prepare_out(out: str | Path) -> Path:
     """Create the output folder and check that we can write files in it; TrainError (one line) if not."""
+    if not str(out).strip() or "\0" in str(out):
+        raise TrainError(f"--out {str(out)!r}: not a folder name; give a folder, e.g. --out runs/mine")
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -143,6 +180,7 @@ def locked(out: Path, name: str):
     try:
         import fcntl
     except ImportError:  # Windows
+        check_run_files(out, name)
         clean_stale_temp_files(out, f".{name}.pt.*.tmp")
         yield
         return
@@ -159,12 +197,25 @@ def locked(out: Path, name: str):
         f.truncate()
         f.write(str(os.getpid()))
         f.flush()
+        check_run_files(out, name)
         clean_stale_temp_files(out, f".{name}.pt.*.tmp")
+        if (out / f"{name}_images").is_dir():
+            clean_stale_temp_files(out / f"{name}_images")  # a PNG a killed run was writing
         clean_stale_temp_files(out, ".history.json.*.tmp", older_than=60)  # other models' runs may write it now
         try:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def check_run_files(out: Path, name: str) -> None:
+    """The run folder's files of model `name` must be what they are: <name>.pt and history.json files (or absent),
+    <name>_images a folder (or absent). Else a CheckpointError naming the one that is not."""
+    for path, folder in ((out / f"{name}.pt", False), (out / "history.json", False), (out / f"{name}_images", True)):
+        if path.exists() and path.is_dir() != folder:
+            what = "a folder" if folder else "a file"
+            raise CheckpointError(f"{display_path(path)}: should be {what} of the run but is not; move it away, "
+                                  f"or choose another --out folder")
 
 
 def write_history(out: Path, name: str, history: dict) -> Path:
@@ -176,8 +227,8 @@ def write_history(out: Path, name: str, history: dict) -> Path:
     """
     path = out / "history.json"
     try:
-        runs = json.loads(path.read_text())
-    except (OSError, ValueError):
+        runs = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):  # missing, a folder (check_run_files says so), not UTF-8, not JSON
         runs = {}
     if not isinstance(runs, dict):
         runs = {}  # damaged: rebuilt from the checkpoints' histories as each model writes its entry

@@ -6,24 +6,49 @@
     labkit student OUT [--notebooks DIR]                              write the student notebooks (solutions -> stubs)
     labkit record-gan-variants [--updates N] [--every K] [--seeds S ...]  GAN, WGAN-GP, SN-GAN over seeds (make weights)
 
-Errors that are the user's to fix (bad arguments, missing data, a mismatched checkpoint) print one line
-and exit non-zero.
+Every fault is one line on stderr, `labkit <cmd>: error: <what, which file or argument, what to do> (details in
+<log>)`, with the full traceback in that log file (runs/logs/ by default; on the terminal too with --debug) and an
+exit code of labkit.errors: 1 the work failed, 2 a bad argument or setting, 128+N stopped by signal N (SIGINT,
+SIGTERM, SIGHUP: at a safe point, keeping what was saved). `main` is the one error boundary.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
+import errno
 import math
+import os
+import re
 import shlex
 import signal
 import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
 
 from . import __version__
+from .errors import (EXIT_ERROR, EXIT_SIGNAL, EXIT_USAGE, LabkitError, UsageError, ignore_signals_from_now,
+                     install_signal_policy, one_line, signal_name, signals_held, uninstall_signal_policy)
+from .models.checks import MAX_BATCH, MAX_EPOCHS, MAX_LR
+
+MAX_TIMEOUT = 10 ** 7  # seconds a notebook cell may run: 115 days
+MAX_UPDATES = 10 ** 7  # generator updates of a recorded run
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but `--epochs=--` is an error rather than an empty list (argparse drops the "--")."""
+
+    def _get_values(self, action, arg_strings):
+        if action.nargs is None and action.option_strings and arg_strings == ["--"]:
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one value, got '--'")
+        return super()._get_values(action, arg_strings)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labkit", description="The generative-models lab: run notebooks, train models.")
+    parser = _Parser(prog="labkit", description="The generative-models lab: run notebooks, train models.")
     parser.add_argument("--version", action="version", version=f"labkit {__version__}")
+    parser.add_argument("--debug", action="store_true", default=False,
+                        help="on an error, print the full traceback too (also $LABKIT_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     lab = sub.add_parser("lab", help="execute the notebooks in order, headless, and write their figures")
@@ -31,10 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="notebooks to run (default: this folder's NN_*.ipynb, else a clone's notebooks/)")
     lab.add_argument("--profile", choices=["quick", "full"], default=None,
                      help="quick: bundled data, few epochs (default, or $LABKIT_PROFILE); full: the real settings")
-    lab.add_argument("--out", default=None, help="write executed notebooks here instead of in place")
-    lab.add_argument("--timeout", type=_positive_int, default=None, metavar="SECONDS",
+    lab.add_argument("--out", type=_path, default=None, help="write executed notebooks here instead of in place")
+    lab.add_argument("--timeout", type=_count(MAX_TIMEOUT), default=None, metavar="SECONDS",
                      help="seconds allowed per cell (default: the profile's, quick 900, full 43200)")
-    lab.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps: exported as $LABKIT_DEVICE")
+    lab.add_argument("--device", type=_device, default=None, help="auto (default), cpu, cuda, mps: exported as $LABKIT_DEVICE")
     lab.set_defaults(func=_cmd_lab)
 
     add_notebooks_parser(sub)
@@ -44,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Write the generator (float16), fixed-noise grids, history and a manifest "
                                          "(sha256 per file, commands, data, metrics) of a finished `labkit train "
                                          "--model dcgan` run. `make weights` runs the training and this.")
-    release.add_argument("--run", required=True, metavar="CHECKPOINT", help="the run's checkpoint, e.g. runs/release/dcgan.pt")
-    release.add_argument("--out", default=None, metavar="DIR", help="default: weights/dcgan")
+    release.add_argument("--run", type=_path, required=True, metavar="CHECKPOINT", help="the run's checkpoint, e.g. runs/release/dcgan.pt")
+    release.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/dcgan")
     release.add_argument("--command", action="append", default=[], metavar="TEXT",
                          help="the command that trained the run, for the manifest (repeatable)")
     release.add_argument("--precision", choices=["auto", "fp32", "mixed"], default="auto",
@@ -55,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     record = sub.add_parser("record-gan", help="train notebook 03's GAN far past its 100 epochs and record its quality",
                             description="Train the MLP GAN for --epochs epochs on the bundled digits and write its "
                                         "classifier-FID and class shares every 10 epochs to weights/gan_long_run/.")
-    record.add_argument("--epochs", type=_positive_int, default=400, metavar="N")
-    record.add_argument("--out", default=None, metavar="DIR", help="default: weights/gan_long_run")
+    record.add_argument("--epochs", type=_count(MAX_EPOCHS), default=400, metavar="N")
+    record.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/gan_long_run")
     record.set_defaults(func=_cmd_record_gan)
 
     variants = sub.add_parser("record-gan-variants", help="train the BCE GAN, WGAN-GP and SN-GAN over several seeds and "
@@ -64,21 +89,32 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Train each of gan, wgan_gp and sngan from each seed for the same number of "
                                           "generator updates on the bundled digits, measure classifier-FID and mode "
                                           "coverage every --every updates, and write weights/gan_variants/.")
-    variants.add_argument("--updates", type=_positive_int, default=2100, metavar="N",
+    variants.add_argument("--updates", type=_count(MAX_UPDATES), default=2100, metavar="N",
                           help="generator updates per run (default 2100: 30 epochs of the BCE GAN)")
-    variants.add_argument("--every", type=_positive_int, default=210, metavar="K",
+    variants.add_argument("--every", type=_count(MAX_UPDATES), default=210, metavar="K",
                           help="measure every K generator updates (default 210; a multiple of 70)")
     variants.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2], metavar="S", help="default: 0 1 2")
-    variants.add_argument("--out", default=None, metavar="DIR", help="default: weights/gan_variants")
+    variants.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/gan_variants")
     variants.set_defaults(func=_cmd_record_gan_variants)
 
     student = sub.add_parser("student", help="write the student notebooks: solutions replaced by stubs, outputs cleared",
                              description="Write every notebook to OUT with each ### BEGIN SOLUTION ... ### END "
                                          "SOLUTION region replaced by raise NotImplementedError(\"exercise N.M: "
                                          "...\") and all outputs cleared (see labkit/student.py).")
-    student.add_argument("out", metavar="OUT", help="folder for the student notebooks (not the notebooks folder)")
-    student.add_argument("--notebooks", default=None, metavar="DIR", help="the instructor notebooks (default: notebooks/)")
+    student.add_argument("out", type=_path, metavar="OUT", help="folder for the student notebooks (not the notebooks folder)")
+    student.add_argument("--notebooks", type=_path, default=None, metavar="DIR", help="the instructor notebooks (default: notebooks/)")
     student.set_defaults(func=_cmd_student)
+    for command in sub.choices.values():
+        _one_line_errors(command)
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="on an error, print the full traceback too (also $LABKIT_DEBUG=1)")
+    return _one_line_errors(parser)
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """argparse prints the whole usage block before an error; one line naming the argument is enough (exit 2)."""
+    parser.error = lambda message: parser.exit(EXIT_USAGE, f"{parser.prog}: error: {one_line(message)} "
+                                                           f"(see {parser.prog} --help)\n")
     return parser
 
 
@@ -113,8 +149,8 @@ def _cmd_student(args: argparse.Namespace) -> int:
 
     try:
         written = write_student_notebooks(args.out, args.notebooks)
-    except (SolutionError, OSError) as e:
-        return _fail(str(e))
+    except SolutionError as e:
+        raise UsageError(str(e)) from None
     for name, count in written:
         print(f"  {name:<32} {count} exercise{'' if count == 1 else 's'}")
     print(f"labkit student: wrote {len(written)} notebooks ({sum(c for _, c in written)} exercises) to {args.out}")
@@ -122,29 +158,30 @@ def _cmd_student(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_gan(args: argparse.Namespace) -> int:
-    from .data import DataError
     from .weights import record_gan_run
 
-    try:
-        manifest = record_gan_run(args.out, epochs=args.epochs,
-                                  commands=["make weights", f"labkit record-gan --epochs {args.epochs}"])
-    except (DataError, OSError) as e:
-        return _fail(str(e))
+    _writable(args.out)
+
+    manifest = record_gan_run(args.out, epochs=args.epochs,
+                              commands=["make weights", f"labkit record-gan --epochs {args.epochs}"])
     print(f"labkit: recorded {manifest['epochs']} epochs; best classifier-FID {manifest['best']['fid']} at epoch "
           f"{manifest['best']['epoch']}")
     return 0
 
 
 def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
-    from .data import DataError
     from .variants import record_gan_variants
+
+    _writable(args.out)
 
     command = f"labkit record-gan-variants --updates {args.updates} --every {args.every} --seeds {shlex.join(map(str, args.seeds))}"
     try:
         manifest = record_gan_variants(args.out, seeds=tuple(args.seeds), updates=args.updates, every=args.every,
                                        commands=["make weights", command])
-    except (DataError, OSError, ValueError) as e:
-        return _fail(str(e))
+    except ValueError as e:  # --every that does not divide the updates, ...: the message names the argument
+        if isinstance(e, LabkitError):
+            raise
+        raise UsageError(str(e)) from None
     print(f"labkit: recorded {len(manifest['models'])} models x {len(manifest['seeds'])} seeds, "
           f"{manifest['generator_updates']} generator updates each, in {manifest['train_seconds'] / 60:.0f} min; "
           "final classifier-FID " + ", ".join(f"{name} {v['mean']:.0f} ± {v['std']:.0f}"
@@ -153,18 +190,23 @@ def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from .checkpoint import CheckpointError
-    from .data import DataError
     from .weights import release_dcgan
 
-    try:
-        manifest = release_dcgan(args.run, args.out, commands=args.command or ["labkit release"],
-                                 precision=args.precision)
-    except (CheckpointError, DataError, OSError) as e:
-        return _fail(str(e))
+    _writable(args.out)
+
+    manifest = release_dcgan(args.run, args.out, commands=args.command or ["labkit release"],
+                             precision=args.precision)
     print(f"labkit: released the DCGAN ({manifest['epochs']} epochs): " +
           ", ".join(f"{k} {v}" for k, v in manifest["metrics"].items()))
     return 0
+
+
+def _writable(out: str | None) -> None:
+    """An --out folder given on the command line must be writable before the work starts (TrainError, exit 2)."""
+    if out is not None:
+        from .checkpoint import prepare_out
+
+        prepare_out(out)
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
@@ -176,32 +218,56 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 def _whole(text: str) -> int:
     try:
         return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    except ValueError:  # also a number of more than 4,300 digits
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
 
 
-def _positive_int(text: str) -> int:
-    value = _whole(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _count(high: int):
+    """An argparse type: a whole number from 1 to `high`."""
+    def count(text: str) -> int:
+        value = _whole(text)
+        if not 1 <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from 1 to {high:,}, got {value if abs(value) < 10 ** 20 else text[:20] + '...'}")
+        return value
+    return count
 
 
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
     if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text[:40]}")
+    return value
+
+
+def _lr(text: str) -> float:
+    value = _positive_float(text)
+    if value > MAX_LR:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number of at most {MAX_LR:g}, got {text[:40]}")
     return value
 
 
 def _seed(text: str) -> int:
     value = _whole(text)
     if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {2 ** 32 - 1}, got {value}")
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2 ** 32 - 1}, got {value if abs(value) < 10 ** 20 else text[:20] + '...'}")
     return value
+
+
+def _path(text: str) -> str:
+    """A file or folder name: not empty (an empty --out used to mean the default folder), no NUL character."""
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a file or folder name, got {text!r}")
+    return text
+
+
+def _device(text: str) -> str:
+    """auto, cpu, cuda, cuda:N or mps, checked without importing torch (whether it is there: labkit.config)."""
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,3})?", text.strip().lower()):
+        raise argparse.ArgumentTypeError(f"unknown device {text[:40]!r}: use auto, cpu, cuda, cuda:N or mps")
+    return text.strip().lower()
 
 
 def add_train_parser(sub) -> None:
@@ -213,51 +279,46 @@ def add_train_parser(sub) -> None:
     train.add_argument("--model", required=True, metavar="NAME",
                        help="a model of labkit.registry: ae, vae, gan, dcgan, cvae, wgan_gp, sngan; "
                             "or both = the GAN, then the VAE")
-    train.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+    train.add_argument("--epochs", type=_count(MAX_EPOCHS), default=None, metavar="N",
                        help="total epochs (default: the profile's; full: ae 30, vae 50, gan 100, dcgan 100)")
-    train.add_argument("--batch-size", type=_positive_int, default=None, metavar="B",
+    train.add_argument("--batch-size", type=_count(MAX_BATCH), default=None, metavar="B",
                        help="default: the model's config (ae 128, vae 128, gan 64, dcgan 128)")
-    train.add_argument("--lr", type=_positive_float, default=None, help="Adam learning rate (default: the model's config)")
-    train.add_argument("--out", default=None, metavar="DIR",
+    train.add_argument("--lr", type=_lr, default=None, help="Adam learning rate (default: the model's config)")
+    train.add_argument("--out", type=_path, default=None, metavar="DIR",
                        help="output folder (default: runs/<profile>/ under $LABKIT_RUNS or runs/, where the notebooks "
                             "look for trained models)")
     train.add_argument("--profile", choices=["quick", "full"], default=None,
                        help="quick (default, or $LABKIT_PROFILE): the bundled MNIST subset and synthetic art; "
                             "full: full MNIST and the Kaggle art set")
-    train.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    train.add_argument("--device", type=_device, default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     train.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 4294967295 (default 0)")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint's last complete epoch")
-    train.add_argument("--image-every", type=_positive_int, default=10, metavar="K",
+    train.add_argument("--image-every", type=_count(10 ** 9), default=10, metavar="K",
                        help="write image grids every K epochs, and at the last one (default 10)")
-    train.add_argument("--max-batches", type=_positive_int, default=None, metavar="M",
+    train.add_argument("--max-batches", type=_count(10 ** 9), default=None, metavar="M",
                        help="stop each epoch after M batches (smoke runs)")
     train.add_argument("--precision", choices=["auto", "fp32", "mixed"], default="auto",
                        help="GANs: auto (default) = float16 mixed precision on CUDA, float32 elsewhere; "
                             "mixed = also bfloat16 autocast on a CPU (about 2x faster on CPUs with bfloat16 "
                             "instructions, slower on others)")
     train.set_defaults(func=_cmd_train)
-    # argparse would print the whole usage block before the error; one line naming the argument is enough
-    train.error = lambda message: train.exit(2, f"{train.prog}: error: {message} (see {train.prog} --help)\n")
+    _one_line_errors(train)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .checkpoint import CheckpointError
     from .config import display_path, get_device, get_profile, runs_dir
-    from .data import DataError
     from . import registry
-    from .run import TrainError, TrainInterrupted, prepare_out, train_model
+    from .run import TrainInterrupted, prepare_out, train_model
 
     try:
         profile = get_profile(args.profile)  # --profile, else $LABKIT_PROFILE, else quick
         device = get_device(args.device)
-        if args.model != "both":
-            registry.get(args.model)
-    except ValueError as e:  # unknown device / profile / model: the message says what to use instead
-        return _fail(str(e))
-    try:
-        out = prepare_out(args.out or runs_dir() / profile.name)
         names = ["gan", "vae"] if args.model == "both" else [args.model]
         entries = [registry.get(name) for name in names]  # an unknown name: one line listing the known ones
+    except ValueError as e:  # unknown device / profile / model: the message says what to use instead
+        raise UsageError(str(e)) from None
+    out = prepare_out(args.out or runs_dir() / profile.name)
+    try:
         for name, entry in zip(names, entries):
             data = ({"synthetic": "synthetic abstract art", "kaggle": "the Kaggle Abstract Art Gallery (synthetic "
                      "art without a token)"}[profile.art] if entry.data == "art" else
@@ -268,45 +329,128 @@ def _cmd_train(args: argparse.Namespace) -> int:
             train_model(name, out=out, profile=profile, device=device, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, seed=args.seed, resume=args.resume, image_every=args.image_every,
                         max_batches=args.max_batches, precision=args.precision)
-    except (TrainError, DataError, CheckpointError) as e:
-        return _fail(str(e))
     except TrainInterrupted as e:
-        again = list(sys.argv[1:]) + ([] if args.resume else ["--resume"])
-        print(f"labkit: {e}; continue with: labkit {shlex.join(again)}", file=sys.stderr)
-        return 130
+        again = [a for a in sys.argv[1:] if a != "--debug"] + ([] if args.resume else ["--resume"])
+        raise TrainInterrupted(e.signum, f"{e}; continue with: labkit {shlex.join(again)}") from None
     return 0
 
 
-def _fail(msg: str) -> int:
-    print(f"labkit: error: {msg}", file=sys.stderr)
-    return 2
+# --- the error boundary: every command's faults end here ------------------------------------------------------
 
-
-@contextlib.contextmanager
-def _interrupts_deferred():
-    """Hold a Ctrl-C back until the block ends, then raise it: PyTorch's C++ start-up code cannot be interrupted
-    (an interrupt there aborts the process with a C++ error instead of a KeyboardInterrupt we can report)."""
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+TORCH_COMMANDS = ("train", "release", "record-gan", "record-gan-variants")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one `labkit` command. Any fault becomes one line, `labkit <cmd>: error: <what, where, what to do>
+    (log: <file>)`, with the exit code of labkit.errors (1 error, 2 usage, 128+N signal N) and the full traceback
+    in the log file; --debug (or $LABKIT_DEBUG=1) prints the traceback too. SIGINT, SIGTERM and SIGHUP follow the
+    signal policy of labkit.errors: work stops at a safe point, says what was kept and exits 128+N."""
+    in_process = argv is not None  # called from Python (tests): put the signal handlers back at the end
+    argv = list(sys.argv[1:] if argv is None else argv)
+    install_signal_policy()
+    command, debug = "labkit", bool(os.environ.get("LABKIT_DEBUG", "").strip() not in ("", "0"))
     try:
-        args = build_parser().parse_args(argv)
-        if args.func in (_cmd_train, _cmd_release, _cmd_record_gan, _cmd_record_gan_variants):
-            with _interrupts_deferred():
-                import torch  # noqa: F401  the part of start-up a Ctrl-C must not cut short
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # --help, --version, or a usage error argparse printed in one line
+            return e.code if isinstance(e.code, int) else EXIT_USAGE
+        command, debug = f"labkit {args.command}", debug or args.debug
+        if args.command in TORCH_COMMANDS:
+            with signals_held():  # PyTorch's C++ start-up cannot be interrupted cleanly
+                import torch  # noqa: F401
                 import torchvision.utils  # noqa: F401  (its C++ operators too)
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:  # before training started (loading data, building models): nothing was written
-        print("labkit: interrupted before training started; nothing was written", file=sys.stderr)
-        return 130
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001  the one place every fault is turned into one line
+        return _report(command, e, debug=debug)
+    finally:
+        if in_process:
+            uninstall_signal_policy()
+        else:
+            ignore_signals_from_now()  # a signal while the process exits is not a second fault
+
+
+def _report(command: str, error: BaseException, *, debug: bool) -> int:
+    """Print `error` as one line on stderr (the traceback too with debug) and return its exit code."""
+    if isinstance(error, KeyboardInterrupt):  # a stop signal (labkit.errors.Interrupted) or a plain Ctrl-C
+        signum = getattr(error, "signum", signal.SIGINT)
+        what = one_line(str(error)) or (
+            f"interrupted{_by(signum)} before training started; nothing was written" if command == "labkit train" else
+            f"interrupted by {signal_name(signum)}; every file it finished is complete (written atomically); "
+            f"run it again to continue")
+        _say(one_line(f"{command}: {what}"))
+        return EXIT_SIGNAL + signum
+    text = traceback.format_exception(type(error), error, error.__traceback__)
+    if debug:
+        _say("".join(text).rstrip())
+    code, what = _explain(error)
+    log = _write_log(command, error, text)
+    _say(f"{command}: error: {one_line(what)} ({f'details in {log}' if log else 'no log: nowhere to write it'})")
+    return code
+
+
+def _by(signum: int) -> str:
+    """" by SIGTERM" (nothing for Ctrl-C, which says itself)."""
+    return "" if signum == signal.SIGINT else f" by {signal_name(signum)}"
+
+
+def _explain(error: BaseException) -> tuple[int, str]:
+    """(exit code, one-line message) for any exception."""
+    if isinstance(error, LabkitError):
+        return error.exit_code, one_line(str(error))
+    if isinstance(error, OSError):
+        where = error.filename or "a file"
+        if error.errno == errno.ENOSPC:
+            return EXIT_ERROR, f"disk full while writing {where}; free some space, then run it again"
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return EXIT_ERROR, (f"{where}: {error.strerror or 'not allowed'}; make it writable, or choose another "
+                                f"folder (--out, $LABKIT_RUNS, $LABKIT_DATA)")
+        if error.errno in (errno.EISDIR, errno.ENOTDIR, errno.ENOENT, errno.EEXIST):
+            return EXIT_ERROR, f"{where}: {error.strerror}; check the path"
+        return EXIT_ERROR, f"{where}: {error.strerror or one_line(str(error)) or type(error).__name__}"
+    if isinstance(error, MemoryError):
+        return EXIT_ERROR, "out of memory; use a smaller --batch-size, or close other programs"
+    return EXIT_ERROR, (f"unexpected {type(error).__name__}: {one_line(str(error), 300)}; this is a bug in labkit: "
+                        f"please report it with the log file")
+
+
+def _log_folder() -> Path:
+    """Where failed commands leave their traceback: $LABKIT_LOGS, else <runs>/logs (runs/logs by default)."""
+    if os.environ.get("LABKIT_LOGS"):
+        return Path(os.environ["LABKIT_LOGS"])
+    try:
+        from .config import runs_dir
+
+        return runs_dir() / "logs"
+    except Exception:  # noqa: BLE001  (the fault being reported may be an import of the config)
+        return Path(tempfile.gettempdir()) / "labkit-logs"
+
+
+def _write_log(command: str, error: BaseException, text: list[str]) -> str | None:
+    """Write the command line, the error's details and its traceback to a new log file; its path, or None."""
+    name = f"{command.split()[-1]}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    details = getattr(error, "details", None)
+    body = (f"$ labkit {shlex.join(sys.argv[1:])}\nlabkit {__version__}, Python {sys.version.split()[0]}\n\n"
+            + (f"{details}\n\n" if details else "") + "".join(text))
+    for folder in (_log_folder(), Path(tempfile.gettempdir()) / "labkit-logs"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(body, encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        shown = os.path.relpath(path)  # relative to where the command ran, when it lies below it
+        return str(path) if shown.startswith("..") else shown
+    return None
+
+
+def _say(line: str) -> None:
+    """Print to stderr; a closed terminal (SIGHUP) or pipe is not a second fault."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import UsageError
+
 ROOT = Path(__file__).resolve().parents[1]
 """The folder above the package: the repository root in a clone or an editable install (holding labkit/,
 notebooks/, data/, weights/), site-packages in an installed wheel. Use lab_path() rather than ROOT."""
@@ -142,10 +144,12 @@ PROFILES = {
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The profile called `name`, else $LABKIT_PROFILE, else "quick"."""
+    """The profile called `name`, else $LABKIT_PROFILE, else "quick"; UsageError (a ValueError) for another name."""
+    where = "--profile" if name else "LABKIT_PROFILE"
     name = (name or os.environ.get("LABKIT_PROFILE") or "quick").strip().lower()
     if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}: set LABKIT_PROFILE (or --profile) to one of {sorted(PROFILES)}")
+        raise UsageError(f"unknown profile {name!r} (from {where}): use one of {', '.join(sorted(PROFILES))}; "
+                         f"set {where} to one of them, or leave it out for quick")
     return PROFILES[name]
 
 

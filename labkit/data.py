@@ -13,8 +13,10 @@ import sys
 
 import torch
 
+from .errors import LabkitError, UsageError
 
-class DataError(Exception):
+
+class DataError(LabkitError):
     """A dataset is missing, corrupt or empty. The message is one line: which file, and what to do."""
 
 
@@ -63,9 +65,9 @@ class TensorLoader:
     def __init__(self, *tensors: torch.Tensor, batch_size: int, shuffle: bool = True, drop_last: bool = False,
                  generator: torch.Generator | None = None):
         if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
-            raise ValueError("tensor_loader needs one or more tensors with the same first dimension")
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
+            raise UsageError("tensor_loader needs one or more tensors with the same first dimension")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise UsageError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
         self.tensors, self.batch_size, self.shuffle, self.drop_last = tensors, batch_size, shuffle, drop_last
         self.generator = generator
 

@@ -5,8 +5,7 @@ images works too).
 """
 from __future__ import annotations
 
-from __future__ import annotations
-
+import math
 import tempfile
 import zipfile
 import zlib
@@ -53,31 +52,49 @@ def extract_zip(zip_path: str | Path, target: str | Path) -> Path:
 def _to_8bit_gray(im):
     """A single-channel image of more than 8 bits ("I;16*", "I" = 32-bit integers, "F" = floats) as mode "L",
     scaled rather than clipped: PIL's own convert() clips at 255, which turns a 16-bit picture all white.
-    16-bit data (0..65535) is divided by 257; "I" data is taken as 16-bit when it exceeds 255; floats in [0, 1]
-    are multiplied by 255."""
+    16-bit data is divided by 257; "I" data by the smallest bit depth that holds it (8, 16 or 32 bits: 255, 65535, 2**31 - 1 or
+    2**32 - 1), so an 8-bit picture stored as "I" stays as it is; floats in [0, 1] are multiplied by 255."""
     from PIL import Image
 
     a = np.asarray(im, dtype=np.float64)
-    if im.mode.startswith("I;16") or (im.mode == "I" and a.max(initial=0) > 255):
-        a = a / 257.0
-    elif im.mode == "F" and a.max(initial=0) <= 1.0:
-        a = a * 255.0
+    top = a.max(initial=0)
+    if im.mode.startswith("I;16") or im.mode == "I":
+        low = min(a.min(initial=0), 0)
+        if low < 0:  # signed data: shift the type's range to start at 0
+            a, top = a - low, top - low
+        depths = (65535,) if im.mode.startswith("I;16") else (255, 65535, 2 ** 31 - 1, 2 ** 32 - 1)
+        full = next((m for m in depths if top <= m), float("inf"))
+        a = a * (255.0 / (full if math.isfinite(full) else top))
+    elif im.mode == "F":
+        a = np.nan_to_num(a, nan=0.0, posinf=255.0, neginf=0.0)
+        if a.max(initial=0) <= 1.0:
+            a = a * 255.0
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L")
 
 
 def _open_rgb(path: Path, size: int):
-    """Decode one image file to an RGB PIL image: every mode a folder of pictures can hold (1, L, LA, P with or
-    without transparency, RGB, RGBA, CMYK, I;16, I, F, 16-bit RGB), transparent parts composited on white."""
-    from PIL import Image
+    """Decode one image file to an upright RGB PIL image: every mode a folder of pictures can hold (1, L, LA, La,
+    P with or without transparency, PA, RGB, RGBA, RGBa, RGBX, CMYK, YCbCr, LAB, HSV, I;16*, I, F, 16-bit RGB),
+    transparent parts composited on white; the EXIF orientation applied (a phone's portrait JPEG stands up); of a
+    multi-frame file (GIF, TIFF, WebP), the first frame."""
+    from PIL import Image, ImageOps
 
     with Image.open(path) as im:
+        if getattr(im, "n_frames", 1) > 1:
+            im.seek(0)
         im.draft("RGB", (size, size))  # JPEG only: let the decoder shrink big files 2-8x while decoding
+        im = ImageOps.exif_transpose(im) or im  # a copy, upright, without the orientation tag
         if im.mode.startswith("I;16") or im.mode in ("I", "F"):
             im = _to_8bit_gray(im)
-        if im.mode == "P" or im.mode.endswith("A") or "transparency" in im.info:
+        if im.mode == "LAB":
+            from PIL import ImageCms
+
+            im = ImageCms.applyTransform(im, ImageCms.buildTransform(ImageCms.createProfile("LAB"),
+                                                                     ImageCms.createProfile("sRGB"), "LAB", "RGB"))
+        if im.mode in ("P", "PA") or im.mode.lower().endswith("a") or "transparency" in im.info:
             rgba = im.convert("RGBA")
             return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
-        return im.convert("RGB")  # grayscale, CMYK... -> 3 channels
+        return im.convert("RGB")  # grayscale, CMYK, YCbCr, HSV... -> 3 channels
 
 
 def _decode_images(files: list[Path], size: int, *, where: Path, base: Path, progress: bool) -> torch.Tensor:

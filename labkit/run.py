@@ -15,6 +15,7 @@ complete epoch, so killing a run loses at most the epoch in progress.
 from __future__ import annotations
 
 import errno
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -25,11 +26,13 @@ from torchvision.utils import save_image
 from tqdm import tqdm
 
 from . import registry
-from .checkpoint import (TrainError, checkpoint_state, locked, prepare_out, resume_from, rng_state,  # noqa: F401
-                         save_checkpoint, set_rng_state, write_history)
+from .checkpoint import (DiskFullError, TrainError, checkpoint_state, locked, prepare_out,  # noqa: F401
+                         resume_from, rng_state, save_checkpoint, set_rng_state, write_atomic, write_history)
 from .config import (Profile, device_of, display_path, get_device, get_profile, runs_dir, set_seed,
                      use_cuda_speedups)
 from .data import to_gan_range
+from .errors import Interrupted, signals_held
+from .models.checks import MAX_EPOCHS
 from .mnist import load_mnist
 from .inference import reconstruct
 from .train import fit_autoencoder, fit_gan, loss_summary
@@ -103,9 +106,8 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
     opts = registry.optimizers(cfg, nets)
     fixed = _fixed_inputs(name, nets, data, device)
 
-    if batch_size > len(data["train_x"]):
-        raise TrainError(f"--batch-size {batch_size}: larger than the {len(data['train_x']):,} training images of "
-                         f"{name}; use at most {len(data['train_x']):,}")
+    _check_settings(name, nets, data["train_x"], epochs=epochs, batch_size=batch_size, max_batches=max_batches,
+                    image_every=image_every, seed=seed)
     with locked(out, run_name):
         return _train_locked(name, run_name, cfg, nets, opts, fixed, data, out=out, profile=profile, device=device,
                              epochs=epochs, batch_size=batch_size, resume=resume, image_every=image_every,
@@ -113,8 +115,35 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
                              print_every=print_every, precision=precision)
 
 
-class TrainInterrupted(Exception):
-    """Ctrl-C during training: the message says where it stopped and what was kept."""
+def _check_settings(name: str, nets: dict[str, nn.Module], train_x: torch.Tensor, *, epochs: int, batch_size: int,
+                    max_batches: int | None, image_every: int, seed: int) -> None:
+    """TrainError (one line, naming the argument) for a setting out of its range or one the data cannot meet:
+    a batch larger than the data set, or a batch of one image where BatchNorm trains (it needs two)."""
+    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    for flag, value, high in (("--epochs", epochs, MAX_EPOCHS), ("--batch-size", batch_size, None),
+                              ("--max-batches", max_batches, None), ("--image-every", image_every, None)):
+        if value is None and flag == "--max-batches":
+            continue
+        if not whole(value) or value < 1 or (high is not None and value > high):
+            limit = f"from 1 to {high:,}" if high else "a whole number of at least 1"
+            why = " (a run keeps one sample grid per epoch)" if flag == "--epochs" else ""
+            raise TrainError(f"{flag} {value!r}: must be {limit}{why}")
+    if not whole(seed) or not 0 <= seed < 2 ** 32:
+        raise TrainError(f"--seed {seed!r}: must be between 0 and {2 ** 32 - 1}")
+    n = len(train_x)
+    if batch_size > n:
+        raise TrainError(f"--batch-size {batch_size}: larger than the {n:,} training images of {name}; "
+                         f"use at most {n:,}")
+    batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for net in nets.values() for m in net.modules())
+    last = n % batch_size if registry.get(name).family == "autoencoder" else 0  # GAN loops drop a partial batch
+    if batchnorm and (batch_size < 2 or last == 1):
+        raise TrainError(f"--batch-size {batch_size}: {name} trains BatchNorm layers, which need at least 2 images "
+                         f"in every batch ({n:,} images); use --batch-size 2 or more"
+                         + (f", not leaving 1 over" if last == 1 and batch_size >= 2 else ""))
+
+
+class TrainInterrupted(Interrupted):
+    """SIGINT, SIGTERM or SIGHUP during training: the message says where it stopped and what was kept."""
 
 
 def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile, device, epochs, batch_size, resume,
@@ -141,12 +170,14 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
     done = {"epoch": start_epoch}
 
     def on_epoch_end(epoch: int, history: dict) -> None:
-        # the checkpoint first: it is the one source of truth; history.json and the PNGs are written after it
-        save_checkpoint(checkpoint_state(name, cfg, profile, epoch, nets, opts, fixed, history), path)
-        done["epoch"] = epoch
-        write_history(out, run_name, history)
-        if epoch % image_every == 0 or epoch == epochs:
-            _save_images(name, nets, fixed, history, image_dir, epoch)
+        # the checkpoint first: it is the one source of truth; history.json and the PNGs are written after it.
+        # A stop signal waits until all three are written (labkit.errors: the signal policy).
+        with signals_held():
+            save_checkpoint(checkpoint_state(name, cfg, profile, epoch, nets, opts, fixed, history), path)
+            done["epoch"] = epoch
+            write_history(out, run_name, history)
+            if epoch % image_every == 0 or epoch == epochs:
+                _save_images(name, nets, fixed, history, image_dir, epoch)
 
     try:
         if entry.family == "gan":
@@ -173,15 +204,17 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
                                   on_epoch_end=report, progress=progress, train_y=data["train_y"],
                                   test_y=data["test_y"])
         return nets, history
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
         kept = (f"epoch {done['epoch']} is saved in {display_path(path)}" if done["epoch"] else "no epoch was complete")
-        raise TrainInterrupted(f"interrupted during epoch {done['epoch'] + 1} of {run_name}; {kept}") from None
+        by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+        raise TrainInterrupted(signum, f"interrupted{by} during epoch {done['epoch'] + 1} of {run_name}; {kept}") from None
     except OSError as e:
         if e.errno != errno.ENOSPC:
             raise
         kept = (f"the checkpoint of epoch {done['epoch']} in {display_path(path)} is intact" if done["epoch"]
                 else "no epoch was saved")
-        raise TrainError(f"disk full while saving epoch {done['epoch'] + 1} of {run_name} in {display_path(out)}; "
+        raise DiskFullError(f"disk full while saving epoch {done['epoch'] + 1} of {run_name} in {display_path(out)}; "
                          f"{kept}; free some space, then resume") from None
 
 
@@ -231,6 +264,11 @@ def _fixed_inputs(name: str, nets: dict[str, nn.Module], data: dict, device: tor
     return fixed
 
 
+def _save_png(images: torch.Tensor, path: Path, **grid) -> None:
+    """torchvision's save_image, written atomically: a stop at any moment leaves the old PNG or the new one."""
+    write_atomic(path, lambda f: save_image(images, f, format="png", **grid))
+
+
 @torch.no_grad()
 def _save_images(name: str, nets: dict[str, nn.Module], fixed: dict[str, torch.Tensor], history: dict,
                  image_dir: Path, epoch: int) -> None:
@@ -238,16 +276,16 @@ def _save_images(name: str, nets: dict[str, nn.Module], fixed: dict[str, torch.T
     entry = registry.get(name)
     if entry.family == "gan":
         samples = history["samples"][-1].float() / 255  # G(fixed z) after this epoch, uint8 -> [0, 1]
-        save_image(samples, image_dir / f"epoch_{epoch}.png", nrow=5, pad_value=1.0)
+        _save_png(samples, image_dir / f"epoch_{epoch}.png", nrow=5, pad_value=1.0)
         return
     net = nets["net"]
     net.eval()
     device = device_of(net)
     if entry.prior:
         labels = (fixed["y"].to(device),) if "y" in fixed else ()
-        save_image(net.decode(fixed["z"], *labels).cpu(), image_dir / f"sample_epoch_{epoch}.png", nrow=5,
-                   pad_value=1.0)
+        _save_png(net.decode(fixed["z"], *labels).cpu(), image_dir / f"sample_epoch_{epoch}.png", nrow=5,
+                  pad_value=1.0)
     x = fixed["x"]
     rows = torch.cat([x.cpu(), reconstruct(net, x, fixed.get("x_y"))])  # originals (top row) above reconstructions
-    save_image(rows, image_dir / f"reconstruction_epoch_{epoch}.png", nrow=len(x), pad_value=1.0)
+    _save_png(rows, image_dir / f"reconstruction_epoch_{epoch}.png", nrow=len(x), pad_value=1.0)
     net.train()

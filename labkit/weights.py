@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
+from .errors import LabkitError
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint, write_atomic
 from .config import display_path, lab_path
 
@@ -32,7 +33,7 @@ FIX = "run `make weights` to rebuild it, or restore it with `git checkout -- wei
 GRID_EPOCHS = (20, 40, 60, 80, 100)  # the seed lab's pictures of a 100-epoch run
 
 
-class WeightsError(Exception):
+class WeightsError(LabkitError):
     """A shipped model that is missing, truncated or changed: the message names the file and the fix."""
 
 

@@ -123,7 +123,7 @@ def _one_line_error(result, *fragments):
 @pytest.mark.parametrize("args, fragment", [
     (["--model", "foo"], "unknown model 'foo': use one of ae, vae, gan, dcgan"),
     (["--epochs", "3"], "required: --model"),
-    (["--model", "gan", "--epochs", "0"], "--epochs: must be at least 1"),
+    (["--model", "gan", "--epochs", "0"], "--epochs: must be from 1 to 10,000"),
     (["--model", "gan", "--epochs", "two"], "--epochs: expected a whole number"),
     (["--model", "gan", "--lr", "0"], "--lr: must be a positive finite number"),
 ])

@@ -46,9 +46,12 @@ def _one_line(result, code, *fragments):
     (["--seed", "4294967296"], "argument --seed: must be between 0 and 4294967295"),
     (["--lr", "inf"], "argument --lr: must be a positive finite number, got inf"),
     (["--lr", "nan"], "argument --lr: must be a positive finite number"),
-    (["--device", "meta"], "device 'meta' cannot train the lab's models"),
+    (["--device", "meta"], "unknown device 'meta': use auto, cpu, cuda, cuda:N or mps"),
     (["--batch-size", "100000"], "--batch-size 100000: larger than the 4,500 training images of gan"),
-    (["--epochs", "0"], "argument --epochs: must be at least 1"),
+    (["--epochs", "0"], "argument --epochs: must be from 1 to 10,000"),
+    (["--epochs", str(10 ** 12)], "argument --epochs: must be from 1 to 10,000"),
+    (["--out", ""], "argument --out: expected a file or folder name"),
+    (["--batch-size", "1"], "gan trains BatchNorm layers, which need at least 2 images"),
 ])
 def test_bad_arguments_are_one_line_with_exit_code_2(args, fragment, tmp_path):
     _one_line(_train(*args, "--out", str(tmp_path)), 2, fragment)
@@ -224,7 +227,7 @@ def test_a_full_disk_is_one_line_and_keeps_the_last_good_checkpoint(tmp_path, mo
         return real_save(state, path)
 
     monkeypatch.setattr(run, "save_checkpoint", save)
-    with pytest.raises(run.TrainError) as info:
+    with pytest.raises(run.DiskFullError) as info:
         run.train_model("gan", out=tmp_path, profile=config.get_profile("quick"), device=torch.device("cpu"),
                         epochs=3, max_batches=2, progress=False)
     message = str(info.value)
@@ -253,7 +256,7 @@ def test_ctrl_c_mid_epoch_says_how_to_resume_and_resumes_to_the_same_weights(tmp
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-    assert "interrupted during epoch" in err and "continue with: labkit train" in err and err.strip().endswith("--resume")
+    assert err.startswith("labkit train: interrupted during epoch") and "continue with: labkit train" in err and err.strip().endswith("--resume")
     assert not list(broken.rglob("*.tmp"))
     again = err.strip().split("continue with: labkit ")[1].split()
     result = subprocess.run([sys.executable, "-m", "labkit", *again], cwd=ROOT, env=_env(), capture_output=True,
@@ -294,3 +297,19 @@ def test_a_damaged_mnist_file_is_announced_once_naming_it(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert "t10k-images-idx3-ubyte" in err[0] and "delete it to download it again" in err[0]
+
+
+def test_a_full_disk_inside_torch_save_stays_a_full_disk(tmp_path, monkeypatch):
+    """torch.save wraps the file's OSError in a RuntimeError; write_atomic says what it was (and leaves no temp)."""
+    import io
+
+    from labkit import checkpoint
+
+    class Full(io.FileIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.os, "fdopen", lambda fd, mode: Full(fd, "wb"))
+    with pytest.raises(OSError) as info:
+        checkpoint.save_checkpoint({"a": torch.zeros(10)}, tmp_path / "x.pt")
+    assert info.value.errno == errno.ENOSPC and not list(tmp_path.iterdir())

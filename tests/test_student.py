@@ -165,7 +165,7 @@ def test_cli_error_is_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "labkit", "student", str(tmp_path / "out"), "--notebooks", str(src)],
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
-    assert r.stderr.startswith("labkit: error: 01_x.ipynb code cell 1: the solution on line 2 is at column 0")
+    assert r.stderr.startswith("labkit student: error: 01_x.ipynb code cell 1: the solution on line 2 is at column 0")
 
 
 def test_the_lab_notebooks_make_a_student_version_without_solutions(tmp_path):
