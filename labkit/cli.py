@@ -5,6 +5,7 @@
     labkit notebooks DIR [--overwrite]                                write the lab's notebooks into DIR to open them
     labkit student OUT [--notebooks DIR]                              write the student notebooks (solutions -> stubs)
     labkit record-gan-variants [--updates N] [--every K] [--seeds S ...]  GAN, WGAN-GP, SN-GAN over seeds (make weights)
+    labkit study-dcgan [--epochs N] [--every K] [--factors NAME ...] [--resume]  why the DCGAN paints blobs (make weights)
 
 Every fault is one line on stderr, `labkit <cmd>: error: <what, which file or argument, what to do> (details in
 <log>)`, with the full traceback in that log file (runs/logs/ by default; on the terminal too with --debug) and an
@@ -84,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/gan_long_run")
     record.set_defaults(func=_cmd_record_gan)
 
+    study = sub.add_parser("study-dcgan", help="why the DCGAN paints blobs: short controlled runs, one factor each "
+                                                "(notebook 04)",
+                           description="Train the DCGAN release's recipe for --epochs epochs once as it is and once per "
+                                       "factor (each changing one thing), measure every run with labkit.image_stats "
+                                       "every --every epochs, and write weights/dcgan_study/. Checkpoints go to "
+                                       "runs/dcgan_study/; --resume continues them.")
+    study.add_argument("--epochs", type=_count(MAX_EPOCHS), default=10, metavar="N")
+    study.add_argument("--every", type=_count(MAX_EPOCHS), default=2, metavar="K", help="measure every K epochs")
+    study.add_argument("--factors", nargs="+", default=None, metavar="NAME",
+                       help="the runs to make, of: baseline no_texture label_smoothing resize_conv float32 (default: all)")
+    study.add_argument("--resume", action="store_true", help="continue the runs in runs/dcgan_study/")
+    study.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/dcgan_study")
+    study.set_defaults(func=_cmd_study_dcgan)
+
     variants = sub.add_parser("record-gan-variants", help="train the BCE GAN, WGAN-GP and SN-GAN over several seeds and "
                                                           "record their quality (notebook 06)",
                               description="Train each of gan, wgan_gp and sngan from each seed for the same number of "
@@ -134,12 +149,9 @@ def add_notebooks_parser(sub) -> None:
 def _cmd_notebooks(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .resources import NotebooksError, write_notebooks, written_message
+    from .resources import write_notebooks, written_message
 
-    try:
-        written = write_notebooks(args.dest, overwrite=args.overwrite)
-    except NotebooksError as e:
-        return _fail(str(e))
+    written = write_notebooks(args.dest, overwrite=args.overwrite)  # NotebooksError: one line, exit 2
     print(written_message(Path(args.dest), len(written)))
     return 0
 
@@ -166,6 +178,18 @@ def _cmd_record_gan(args: argparse.Namespace) -> int:
                               commands=["make weights", f"labkit record-gan --epochs {args.epochs}"])
     print(f"labkit: recorded {manifest['epochs']} epochs; best classifier-FID {manifest['best']['fid']} at epoch "
           f"{manifest['best']['epoch']}")
+    return 0
+
+
+def _cmd_study_dcgan(args: argparse.Namespace) -> int:
+    from .dcgan_study import run_study
+
+    _writable(args.out)
+    command = (f"labkit study-dcgan --epochs {args.epochs} --every {args.every}"
+               + (f" --factors {' '.join(args.factors)}" if args.factors else "") + " [--resume]")
+    manifest = run_study(args.factors, epochs=args.epochs, measure_every=args.every, resume=args.resume, out=args.out,
+                         commands=["make weights", command])
+    print(f"labkit: study recorded ({', '.join(manifest['seconds_this_session'])})")
     return 0
 
 
@@ -337,7 +361,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 # --- the error boundary: every command's faults end here ------------------------------------------------------
 
-TORCH_COMMANDS = ("train", "release", "record-gan", "record-gan-variants")
+TORCH_COMMANDS = ("train", "release", "study-dcgan", "record-gan", "record-gan-variants")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -186,25 +186,6 @@ def _write_record(out: Path, runs: Path, results: dict, reference: dict, shipped
         "seconds_this_session": seconds})
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python -m labkit.dcgan_study`: the same as `labkit study-dcgan`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="labkit study-dcgan", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=14)
-    parser.add_argument("--every", type=int, default=2)
-    parser.add_argument("--factors", nargs="+", choices=list(FACTORS))
-    parser.add_argument("--resume", action="store_true")
-    args = parser.parse_args(argv)
-    run_study(args.factors, epochs=args.epochs, measure_every=args.every, resume=args.resume,
-              commands=[f"labkit study-dcgan --epochs {args.epochs} --every {args.every}"
-                        + (f" --factors {' '.join(args.factors)}" if args.factors else "") + " [--resume]"])
-
-
-if __name__ == "__main__":
-    main()
-
-
 FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest_ratio")
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from .config import in_checkout, lab_path, where_outputs_go
 
+from .errors import UsageError
+
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"  # the lab's numbered notebooks: 00_setup.ipynb ... 06_extensions.ipynb
 
 
-class NotebooksError(Exception):
+class NotebooksError(UsageError):
     """The notebooks cannot be written or found: the message names the folder and what to do."""
 
 
