@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from . import registry
 from .checkpoint import TrainError, load_checkpoint, load_weights, locked, prepare_out, rng_state, save_checkpoint, \
     set_rng_state
+from .claims import FAILS, HOLDS
 from .config import get_profile, runs_dir, set_seed
 from .image_stats import art_figures
 from .inference import generate
@@ -225,11 +226,17 @@ def summary(record: dict) -> str:
         base = runs["baseline"]
         lines.append("")
         for key in FIGURES:
-            closed = {name: gap_closed(run, base, art_of(run), art_of(base), key) for name, run in runs.items() if name != "baseline"}
+            closed = {name: gap_closed(run, base, art_of(run), art_of(base), key) for name, run in runs.items()
+                      if name != "baseline"}
             best = max(closed, key=closed.get)
             lines.append(f"{key}: the baseline ends at {base[key][-1]:.2f} (art {art_of(base)[key]:.2f}); "
-                         f"the change that closes most of that gap is {best} ({closed[best]:+.0%} of it)"
-                         + ("" if closed[best] > 0.25 else "; no change closes a quarter of it"))
+                         + (f"{best} closes {closed[best]:.0%} of that gap" if closed[best] > 0.25 else
+                            f"no change closes a quarter of that gap (the most: {best}, {closed[best]:+.0%})"))
+    stamped = [run["artefact_index"][-1] for run in runs.values()]
+    updates = max(run["updates"][-1] for run in runs.values())
+    lines.append("")
+    lines.append(f"after {updates} updates every run still stamps one pattern on all its samples (artefact index "
+                 f"{min(stamped):.2f} to {max(stamped):.2f}, above 0.5): {HOLDS if min(stamped) > 0.5 else FAILS}")
     return "\n".join(lines)
 
 
