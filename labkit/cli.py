@@ -173,11 +173,17 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _writable(out: str | None) -> None:
-    """An --out folder given on the command line must be writable before the work starts (TrainError, exit 2)."""
-    if out is not None:
-        from .checkpoint import prepare_out
-
-        prepare_out(out)
+    """An --out folder given on the command line must be one that can be written before the work starts (UsageError,
+    exit 2): a folder, or one that can be created in the nearest folder above it that exists. Nothing is created."""
+    if out is None:
+        return
+    path = Path(out).absolute()
+    above = path
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
+        why = "is a file, not a folder" if above.exists() and not above.is_dir() else "not writable"
+        raise UsageError(f"--out {out}: cannot write there ({above} {why}); choose another folder with --out")
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
