@@ -199,12 +199,17 @@ def _whole(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
 
 
+def _shown(value: int, text: str) -> str:
+    """A number for an error message: a thousand digits are cut to their first twenty."""
+    return str(value) if abs(value) < 10 ** 20 else text.strip()[:20] + "..."
+
+
 def _count(high: int):
     """An argparse type: a whole number from 1 to `high`."""
     def count(text: str) -> int:
         value = _whole(text)
         if not 1 <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from 1 to {high:,}, got {value if abs(value) < 10 ** 20 else text[:20] + '...'}")
+            raise argparse.ArgumentTypeError(f"must be from 1 to {high:,}, got {_shown(value, text)}")
         return value
     return count
 
@@ -229,7 +234,7 @@ def _lr(text: str) -> float:
 def _seed(text: str) -> int:
     value = _whole(text)
     if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {2 ** 32 - 1}, got {value if abs(value) < 10 ** 20 else text[:20] + '...'}")
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2 ** 32 - 1}, got {_shown(value, text)}")
     return value
 
 
@@ -319,9 +324,9 @@ TORCH_COMMANDS = ("train", "release", "record-gan", "record-gan-variants")
 
 def main(argv: list[str] | None = None) -> int:
     """Run one `labkit` command. Any fault becomes one line, `labkit <cmd>: error: <what, where, what to do>
-    (log: <file>)`, with the exit code of labkit.errors (1 error, 2 usage, 128+N signal N) and the full traceback
-    in the log file; --debug (or $LABKIT_DEBUG=1) prints the traceback too. SIGINT, SIGTERM and SIGHUP follow the
-    signal policy of labkit.errors: work stops at a safe point, says what was kept and exits 128+N."""
+    (details in <log file>)`, with the exit code of labkit.errors (1 error, 2 usage, 128+N signal N) and the full
+    traceback in the log file; --debug (or $LABKIT_DEBUG=1) prints the traceback too. SIGINT, SIGTERM and SIGHUP
+    follow the signal policy of labkit.errors: work stops at a safe point, says what was kept and exits 128+N."""
     in_process = argv is not None  # called from Python (tests): put the signal handlers back at the end
     argv = list(sys.argv[1:] if argv is None else argv)
     install_signal_policy()
