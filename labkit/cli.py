@@ -226,11 +226,17 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _writable(out: str | None) -> None:
-    """An --out folder given on the command line must be writable before the work starts (TrainError, exit 2)."""
-    if out is not None:
-        from .checkpoint import prepare_out
-
-        prepare_out(out)
+    """An --out folder given on the command line must be one that can be written before the work starts (UsageError,
+    exit 2): a folder, or one that can be created in the nearest folder above it that exists. Nothing is created."""
+    if out is None:
+        return
+    path = Path(out).absolute()
+    above = path
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
+        why = "is a file, not a folder" if above.exists() and not above.is_dir() else "not writable"
+        raise UsageError(f"--out {out}: cannot write there ({above} {why}); choose another folder with --out")
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
@@ -246,12 +252,17 @@ def _whole(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
 
 
+def _shown(value: int, text: str) -> str:
+    """A number for an error message: a thousand digits are cut to their first twenty."""
+    return str(value) if abs(value) < 10 ** 20 else text.strip()[:20] + "..."
+
+
 def _count(high: int):
     """An argparse type: a whole number from 1 to `high`."""
     def count(text: str) -> int:
         value = _whole(text)
         if not 1 <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from 1 to {high:,}, got {value if abs(value) < 10 ** 20 else text[:20] + '...'}")
+            raise argparse.ArgumentTypeError(f"must be from 1 to {high:,}, got {_shown(value, text)}")
         return value
     return count
 
@@ -276,7 +287,7 @@ def _lr(text: str) -> float:
 def _seed(text: str) -> int:
     value = _whole(text)
     if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {2 ** 32 - 1}, got {value if abs(value) < 10 ** 20 else text[:20] + '...'}")
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2 ** 32 - 1}, got {_shown(value, text)}")
     return value
 
 
@@ -366,9 +377,9 @@ TORCH_COMMANDS = ("train", "release", "study-dcgan", "record-gan", "record-gan-v
 
 def main(argv: list[str] | None = None) -> int:
     """Run one `labkit` command. Any fault becomes one line, `labkit <cmd>: error: <what, where, what to do>
-    (log: <file>)`, with the exit code of labkit.errors (1 error, 2 usage, 128+N signal N) and the full traceback
-    in the log file; --debug (or $LABKIT_DEBUG=1) prints the traceback too. SIGINT, SIGTERM and SIGHUP follow the
-    signal policy of labkit.errors: work stops at a safe point, says what was kept and exits 128+N."""
+    (details in <log file>)`, with the exit code of labkit.errors (1 error, 2 usage, 128+N signal N) and the full
+    traceback in the log file; --debug (or $LABKIT_DEBUG=1) prints the traceback too. SIGINT, SIGTERM and SIGHUP
+    follow the signal policy of labkit.errors: work stops at a safe point, says what was kept and exits 128+N."""
     in_process = argv is not None  # called from Python (tests): put the signal handlers back at the end
     argv = list(sys.argv[1:] if argv is None else argv)
     install_signal_policy()

@@ -52,8 +52,8 @@ def extract_zip(zip_path: str | Path, target: str | Path) -> Path:
 def _to_8bit_gray(im):
     """A single-channel image of more than 8 bits ("I;16*", "I" = 32-bit integers, "F" = floats) as mode "L",
     scaled rather than clipped: PIL's own convert() clips at 255, which turns a 16-bit picture all white.
-    16-bit data is divided by 257; "I" data by the smallest bit depth that holds it (8, 16 or 32 bits: 255, 65535, 2**31 - 1 or
-    2**32 - 1), so an 8-bit picture stored as "I" stays as it is; floats in [0, 1] are multiplied by 255."""
+    16-bit data is divided by 257; "I" data by the smallest bit depth that holds it (8, 16 or 32 bits: 255, 65535,
+    2**31 - 1 or 2**32 - 1), so an 8-bit picture stored as "I" stays as it is; floats in [0, 1] are multiplied by 255."""
     from PIL import Image
 
     a = np.asarray(im, dtype=np.float64)

@@ -219,7 +219,8 @@ def write_notebook(nb, path: Path) -> Path:
 def _check_writable(target: Path) -> None:
     """UsageError unless `target`'s folder can be created and written and `target` is not a folder."""
     if target.is_dir():
-        raise UsageError(f"{target}: is a folder where the executed notebook goes; move it away or choose another --out")
+        raise UsageError(f"{target}: is a folder where the executed notebook goes; move it away or choose another "
+                         f"--out")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=target.parent):

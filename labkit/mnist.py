@@ -38,7 +38,8 @@ def load_mnist_subset(train: bool = True, *, root: str | Path | None = None) -> 
         raise DataError(f"{path}: expected uint8 images of shape (N, 28, 28) with N labels, got {x.dtype} {x.shape} "
                         f"with {len(y):,} labels; restore it with `git checkout data/{MNIST_SUBSET_FILE}`")
     if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
-        raise DataError(f"{path}: labels must be the digits 0..9; restore it with `git checkout data/{MNIST_SUBSET_FILE}`")
+        raise DataError(f"{path}: labels must be the digits 0..9; restore it with "
+                        f"`git checkout data/{MNIST_SUBSET_FILE}`")
     return torch.from_numpy(x.copy()), torch.from_numpy(y.astype(np.int64))
 
 
@@ -52,7 +53,8 @@ def load_mnist_full(train: bool = True, *, root: str | Path | None = None) -> tu
     ds = MNIST(root=str(root or data_dir()), train=train, download=True)
     x, y = ds.data, ds.targets
     if x.ndim != 3 or tuple(x.shape[1:]) != (28, 28) or y.ndim != 1 or len(y) != len(x) or not len(x):
-        raise DataError(f"MNIST files hold {tuple(x.shape)} images and {len(y):,} labels, not (N, 28, 28) with N labels")
+        raise DataError(f"MNIST files hold {tuple(x.shape)} images and {len(y):,} labels, not (N, 28, 28) with "
+                        f"N labels")
     return x.clone(), y.clone().long()
 
 

@@ -208,7 +208,8 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
         signum = getattr(e, "signum", signal.SIGINT)
         kept = (f"epoch {done['epoch']} is saved in {display_path(path)}" if done["epoch"] else "no epoch was complete")
         by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
-        raise TrainInterrupted(signum, f"interrupted{by} during epoch {done['epoch'] + 1} of {run_name}; {kept}") from None
+        raise TrainInterrupted(signum, f"interrupted{by} during epoch {done['epoch'] + 1} of {run_name}; "
+                                       f"{kept}") from None
     except OSError as e:
         if e.errno != errno.ENOSPC:
             raise

@@ -313,3 +313,26 @@ def test_a_full_disk_inside_torch_save_stays_a_full_disk(tmp_path, monkeypatch):
     with pytest.raises(OSError) as info:
         checkpoint.save_checkpoint({"a": torch.zeros(10)}, tmp_path / "x.pt")
     assert info.value.errno == errno.ENOSPC and not list(tmp_path.iterdir())
+
+
+def test_a_jpeg_with_exif_orientation_6_comes_out_upright(tmp_path):
+    """A phone's portrait photo: stored landscape, with EXIF orientation 6 (rotate 90 degrees clockwise to view)."""
+    stored = np.zeros((16, 32, 3), np.uint8)
+    stored[:, :16] = 255  # left half white as stored: the top half once upright
+    im = Image.fromarray(stored)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    im.save(tmp_path / "portrait.jpg", exif=exif, quality=100)
+    got = np.asarray(_open_rgb(tmp_path / "portrait.jpg", 16)).astype(int)
+    assert got.shape == (32, 16, 3)
+    assert got[:12].mean() > 240 and got[20:].mean() < 15
+
+
+def test_the_debug_flag_prints_the_traceback_and_still_ends_in_the_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "labkit", "--debug", "student", str(tmp_path / "out"),
+                             "--notebooks", str(tmp_path / "missing")], cwd=ROOT,
+                            env=_env(LABKIT_LOGS=str(tmp_path / "logs")), capture_output=True, text=True, timeout=120)
+    assert result.returncode in (1, 2) and "Traceback" in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("labkit student: error: ") and str(tmp_path / "logs") in last
+    assert "Traceback" in next((tmp_path / "logs").glob("student-*.log")).read_text()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from PIL import Image
 
 from labkit import errors
@@ -361,6 +361,8 @@ def _idx(path: Path, magic: int, shape: tuple, fill: int) -> None:
 
 @settings(max_examples=8, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n=st.integers(1, 30), side=st.sampled_from([28, 28, 27, 32]), labels=st.integers(0, 35))
+@example(n=20, side=32, labels=20)  # valid magic, 32x32 images
+@example(n=20, side=28, labels=18)  # a label file 10% shorter than the image file
 def test_mnist_idx_files_are_28x28_with_a_label_each_or_named_and_replaced(n, side, labels, tmp_path_factory, capsys):
     from labkit import data, mnist
     from labkit.config import ROOT
