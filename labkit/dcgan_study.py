@@ -13,7 +13,6 @@ continues with --resume, across sessions. Introduced in notebooks/04_abstract_ar
 from __future__ import annotations
 
 import platform
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -111,7 +110,7 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
         start, history, record, grids = state["epoch"], state["history"], state["record"], list(state["grids"])
         set_rng_state(state["rng"])
     if start >= epochs:
-        return record
+        return {**record, "train_seconds": round(sum(history["seconds"]), 1)}
     batches = len(train_x) // cfg.batch_size
 
     def on_epoch_end(epoch: int, history: dict) -> None:
@@ -131,11 +130,12 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
     if progress:
         print(f"labkit: study run {name} ({FACTORS[name][0]}): epochs {start + 1}..{epochs} of {batches} updates",
               flush=True)
-    fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"], num_epochs=epochs,
-            batch_size=cfg.batch_size, device="cpu", fixed_noise=fixed, start_epoch=start, history=history,
-            on_epoch_end=on_epoch_end, progress=progress, amp=spec["amp"], print_every=measure_every,
-            d_loss=smoothed_discriminator_loss(spec["real_label"]), g_loss=generator_loss, desc=f"DCGAN {name}")
-    return record
+    history = fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"], num_epochs=epochs,
+                      batch_size=cfg.batch_size, device="cpu", fixed_noise=fixed, start_epoch=start, history=history,
+                      on_epoch_end=on_epoch_end, progress=progress, amp=spec["amp"], print_every=measure_every,
+                      d_loss=smoothed_discriminator_loss(spec["real_label"]), g_loss=generator_loss,
+                      desc=f"DCGAN {name}")
+    return {**record, "train_seconds": round(sum(history["seconds"]), 1)}
 
 
 def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_every: int = 2, resume: bool = False,
@@ -156,21 +156,18 @@ def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_eve
         reference["textured" if texture else "no_texture"] = {
             k: round(v, 4) for k, v in art_figures(other, train_x, held_out).items()}
     shipped = measure_release(*data[True], synthetic_abstract_art(NUM_EVAL, seed=2)) if True in data else None
-    results, seconds = {}, {}
+    results = {}
     with locked(runs, "dcgan_study"):
         for name in factors:  # the record is rewritten after every run, so a stopped study keeps what finished
-            t0 = time.perf_counter()
             texture = ({**RECIPE, **FACTORS[name][1]})["texture"]
             results[name] = run_factor(name, epochs=epochs, measure_every=measure_every, out=runs, data=data[texture],
                                        resume=resume, progress=progress)
-            seconds[name] = round(time.perf_counter() - t0, 1)
-            manifest = _write_record(out, runs, results, reference, shipped, seconds, epochs=epochs, measure_every=measure_every,
+            manifest = _write_record(out, runs, results, reference, shipped, epochs=epochs, measure_every=measure_every,
                                      num_images=num_images, commands=commands)
     return manifest
 
 
-def _write_record(out: Path, runs: Path, results: dict, reference: dict, shipped: dict | None, seconds: dict, *,
-                  epochs: int,
+def _write_record(out: Path, runs: Path, results: dict, reference: dict, shipped: dict | None, *, epochs: int,
                   measure_every: int, num_images: int, commands: list[str] | None) -> dict:
     """weights/dcgan_study/: record.json, samples.pt (each run's last fixed-noise grid) and the manifest."""
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +181,7 @@ def _write_record(out: Path, runs: Path, results: dict, reference: dict, shipped
         "data": {"source": "synthetic abstract art (labkit.synth), seed 0; held-out seed 1", "images": num_images},
         "device": f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), "
                   f"{torch.get_num_threads()} threads", "torch": torch.__version__,
-        "seconds_this_session": seconds})
+        "train_seconds": {name: run["train_seconds"] for name, run in results.items()}})
 
 
 FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest_ratio")

@@ -97,6 +97,7 @@ def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch)
     from labkit.weights import read_manifest
 
     assert read_manifest(out)["files"] == manifest["files"]
+    assert set(manifest["train_seconds"]) == {"baseline", "resize_conv"} and min(manifest["train_seconds"].values()) > 0
     record = json.loads((out / "record.json").read_text())
     for name in ("baseline", "resize_conv"):
         run = record["runs"][name]
@@ -167,3 +168,11 @@ def test_the_summary_names_the_change_that_closes_each_gap_from_the_record():
     assert "no change closes a quarter of that gap (the most: float32, +0%)" in dcgan_study.summary(
         {**record, "runs": {k: v for k, v in record["runs"].items() if k in ("baseline",)} | {
             "float32": _run({"amp": False}, swd=0.25, spectrum_slope=-3.1, artefact_index=0.7)}})
+
+
+def test_the_study_command_refuses_an_unknown_factor_in_one_line(capsys):
+    from labkit.cli import main
+
+    assert main(["study-dcgan", "--factors", "bogus"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("labkit study-dcgan: error: --factors bogus: unknown; choose from")
