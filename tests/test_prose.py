@@ -12,8 +12,9 @@ problems it finds, so the tests at the end can feed it a changed copy and show t
    10,000) or of arithmetic (ln 2, log2 10, the significant bits of float32 / bfloat16 / float16), a year, a
    reference (eq. 10, section 4, notebook 03, Exercise 2.1, Python 3.10, an arXiv id), or a small integer up to 10
    (digit labels, counts of classes or seeds, section numbers; a measured count of that size is caught by rule 4
-   instead). A duration in digits ("900 s", "12 h") counts only when it is one of labkit's time limits (a value
-   given to a setting named *timeout*, *seconds* or *limit*). Anything else is reported.
+   instead), or an exit code of labkit's signal policy (128 + the signal's number). A duration in digits ("900 s",
+   "12 h") counts only when it is one of labkit's time limits (a value given to a setting named *timeout*,
+   *seconds*, *limit* or *grace*). Anything else is reported.
 2. `timing_claims`: a duration in words ("a few seconds", "two and a half minutes", "seconds on a laptop CPU") is
    a measurement of one machine. A bound ("under a second") is not: it is a limit a test can hold.
 3. `count_claims`: "N notebooks" must be the number of numbered notebooks after 00_setup.
@@ -44,7 +45,7 @@ import numpy as np
 import pytest
 import torch
 
-from labkit import readme
+from labkit import errors, readme
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.ipynb"))
@@ -112,6 +113,7 @@ def configuration() -> frozenset[float]:
                 values |= _numbers_in_code(cell.source)
     values |= {math.log(2), math.log2(10), math.log(10), math.e, math.pi, math.sqrt(2)}
     values |= {1 - math.log2(torch.finfo(t).eps) for t in (torch.float32, torch.bfloat16, torch.float16)}  # 24, 8, 11
+    values |= {float(errors.EXIT_SIGNAL + s) for s in errors.STOP_SIGNALS}  # exit codes 130, 143, 129: 128 + signal
     return frozenset(values | data_sizes())
 
 
@@ -126,8 +128,12 @@ def time_limits() -> frozenset[float]:
                 pairs.append((node.arg, node.value))
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
                 pairs.append((node.target.id, node.value))
+            elif isinstance(node, ast.arguments):  # a parameter's default: def __init__(self, grace=10.0)
+                positional = node.posonlyargs + node.args
+                pairs += [(a.arg, d) for a, d in zip(positional[len(positional) - len(node.defaults):], node.defaults)]
+                pairs += [(a.arg, d) for a, d in zip(node.kwonlyargs, node.kw_defaults) if d is not None]
             for name, value in pairs:
-                if re.search(r"timeout|seconds|limit", name, re.I):
+                if re.search(r"timeout|seconds|limit|grace", name, re.I):
                     limits |= _numbers_in_code(ast.unparse(value))
     return frozenset(limits)
 
