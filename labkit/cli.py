@@ -189,7 +189,8 @@ def _cmd_study_dcgan(args: argparse.Namespace) -> int:
                + (f" --factors {' '.join(args.factors)}" if args.factors else "") + " [--resume]")
     manifest = run_study(args.factors, epochs=args.epochs, measure_every=args.every, resume=args.resume, out=args.out,
                          commands=["make weights", command])
-    print(f"labkit: study recorded: {', '.join(manifest['train_seconds'])}")
+    runs = ", ".join(f"{name} {seconds / 60:.0f} min" for name, seconds in manifest["train_seconds"].items())
+    print(f"labkit: study recorded ({runs} of training)")
     return 0
 
 

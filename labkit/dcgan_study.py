@@ -222,13 +222,16 @@ def summary(record: dict) -> str:
     if "baseline" in runs and len(runs) > 1:
         base = runs["baseline"]
         lines.append("")
-        for key in FIGURES:
-            closed = {name: gap_closed(run, base, art_of(run), art_of(base), key) for name, run in runs.items()
-                      if name != "baseline"}
-            best = max(closed, key=closed.get)
+        closed = {key: {name: gap_closed(run, base, art_of(run), art_of(base), key) for name, run in runs.items()
+                        if name != "baseline"} for key in FIGURES}
+        for key, by_run in closed.items():
+            best = max(by_run, key=by_run.get)
             lines.append(f"{key}: the baseline ends at {base[key][-1]:.2f} (art {art_of(base)[key]:.2f}); "
-                         + (f"{best} closes {closed[best]:.0%} of that gap" if closed[best] > 0.25 else
-                            f"no change closes a quarter of that gap (the most: {best}, {closed[best]:+.0%})"))
+                         + (f"{best} closes {by_run[best]:.0%} of that gap" if by_run[best] > 0.25 else
+                            f"no change closes a quarter of that gap (the most: {best}, {by_run[best]:+.0%})"))
+        best = max(closed["artefact_index"], key=closed["artefact_index"].get)
+        lines.append("the change to carry into a full-length run (it closes most of the stamped-artefact gap): "
+                     + (best if closed["artefact_index"][best] > 0.25 else "none yet"))
     stamped = [run["artefact_index"][-1] for run in runs.values()]
     updates = max(run["updates"][-1] for run in runs.values())
     lines.append("")

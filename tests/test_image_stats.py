@@ -161,6 +161,7 @@ def test_the_summary_names_the_change_that_closes_each_gap_from_the_record():
     assert "artefact_index: the baseline ends at 0.70 (art 0.10); no_texture closes 83% of that gap" in text
     # no_texture ends on its own gallery's slope: measured against that art, it closes the whole gap
     assert "spectrum_slope: the baseline ends at -3.10 (art -2.40); no_texture closes 100% of that gap" in text
+    assert "the change to carry into a full-length run (it closes most of the stamped-artefact gap): no_texture" in text
     assert text.endswith("every run still stamps one pattern on all its samples (artefact index 0.20 to 0.70, "
                          "above 0.5): does not hold")
     record["runs"]["resize_conv"]["artefact_index"][-1] = 0.1
