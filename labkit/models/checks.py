@@ -2,7 +2,7 @@
 allowed, raised when the config is built (notebooks) as argparse does for the command line.
 
 A field's kind comes from its annotation (int, float, bool | None, tuple[int, ...], tuple[float, float]); its
-range from RANGES, else the kind's default. The command line checks its numbers against the same limits.
+range from RANGES, else the kind's default; a field with metadata {"choices": (...)} takes one of those values. The command line checks its numbers against the same limits.
 """
 from __future__ import annotations
 
@@ -77,7 +77,9 @@ def check_config(cfg) -> None:
     for f in fields(cfg):
         value = getattr(cfg, f.name)
         kind = f.type if isinstance(f.type, str) else f.type.__name__ if isinstance(f.type, type) else str(f.type)
-        allowed = _ok(f.name, kind, value)
+        choices = f.metadata.get("choices")  # field(default=..., metadata={"choices": (...)}): a closed set of names
+        allowed = (None if value in choices else f"one of {', '.join(map(repr, choices))}") if choices else \
+            _ok(f.name, kind, value)
         if allowed:
             raise UsageError(f"{type(cfg).__name__}({f.name}={value!r}): must be {allowed}")
 

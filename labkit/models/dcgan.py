@@ -8,13 +8,16 @@ The loss is the same binary cross-entropy GAN loss as notebook 03, trained with 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from ..config import use_cuda_speedups
 from .checks import Config
+
+
+UPSAMPLING = ("transposed", "resize")  # how G doubles its feature maps (DCGANConfig.upsample)
 
 
 @dataclass
@@ -31,13 +34,9 @@ class DCGANConfig(Config):
     num_epochs: int = 100  # full-profile epochs; notebooks take the count from profile.epochs["dcgan"]
     amp: bool | None = None  # mixed precision (autocast + GradScaler): None = on for CUDA, off elsewhere
     channels_last: bool | None = None  # NHWC memory layout for tensor cores: None = on for CUDA, off elsewhere
-    upsample: str = "transposed"  # G's upsampling: "transposed" (the paper's) or "resize" (nearest 2x, then a 3x3
-    # convolution: no checkerboard, Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts", Distill)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.upsample not in UPSAMPLING:
-            raise ValueError(f"DCGANConfig(upsample={self.upsample!r}): must be one of {', '.join(map(repr, UPSAMPLING))}")
+    upsample: str = field(default="transposed", metadata={"choices": UPSAMPLING})  # G's upsampling: "transposed"
+    # (the paper's) or "resize" (nearest 2x, then a 3x3 convolution: no checkerboard; Odena, Dumoulin & Olah 2016,
+    # "Deconvolution and Checkerboard Artifacts", Distill)
 
 
 def _up(in_ch: int, out_ch: int, how: str) -> nn.Module:
@@ -45,9 +44,6 @@ def _up(in_ch: int, out_ch: int, how: str) -> nn.Module:
     if how == "transposed":
         return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False))
-
-
-UPSAMPLING = ("transposed", "resize")
 
 
 class Generator(nn.Module):
