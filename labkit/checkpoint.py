@@ -271,6 +271,17 @@ def load_trained(path: str | Path, name: str, nets: dict[str, nn.Module]) -> dic
     return state
 
 
+def _check_same_settings(path: Path, state, cfg) -> None:
+    """CheckpointError naming the first config field (but lr) in which checkpoint `state` and `cfg` differ."""
+    config = state.get("config", {}) if isinstance(state, dict) else {}
+    saved = {("latent_dim" if k == "nz" else k): tuple(v) if isinstance(v, list) else v  # nz: the DCGAN's old name
+             for k, v in config.items()}
+    for key, value in asdict(cfg).items():
+        if key != "lr" and key in saved and saved[key] != value:
+            raise CheckpointError(f"{path}: was trained with {key}={saved[key]!r}, not {value!r}; give this "
+                                  f"configuration its own run name (or --out folder), or use the same settings")
+
+
 def resume_from(path: Path, name: str, profile, cfg, nets: dict[str, nn.Module],
                 opts: dict[str, torch.optim.Optimizer]) -> tuple[int, dict, dict]:
     """Load `path` into nets and optimisers (lr set to cfg.lr), restore the RNG; return (epoch, history, fixed).
@@ -279,16 +290,17 @@ def resume_from(path: Path, name: str, profile, cfg, nets: dict[str, nn.Module],
     that agrees with `cfg` in every field both have, but lr (--lr on the command line may change it): a run of
     VAEConfig(beta=4) is not continued, or loaded as finished, as one of beta=1.
     """
-    state = load_trained(path, name, nets)
+    try:
+        state = load_trained(path, name, nets)
+    except CheckpointError:  # this model's weights of another shape: name the setting that differs, if one does
+        state = load_checkpoint(path)
+        if isinstance(state, dict) and state.get("model") == name:
+            _check_same_settings(path, state, cfg)
+        raise
     if state.get("profile") != profile.name:
         raise CheckpointError(f"{path}: was trained with --profile {state.get('profile')}, not {profile.name}; "
                               f"resume with the same profile or use another --out folder")
-    saved = {("latent_dim" if k == "nz" else k): tuple(v) if isinstance(v, list) else v  # nz: the DCGAN's old name
-             for k, v in state.get("config", {}).items()}
-    for key, value in asdict(cfg).items():
-        if key != "lr" and key in saved and saved[key] != value:
-            raise CheckpointError(f"{path}: was trained with {key}={saved[key]!r}, not {value!r}; give this "
-                                  f"configuration its own run name (or --out folder), or use the same settings")
+    _check_same_settings(path, state, cfg)
     for key, opt in opts.items():
         opt.load_state_dict(state["opts"][key])
         for group in opt.param_groups:

@@ -306,6 +306,37 @@ def _device(text: str) -> str:
     return text.strip().lower()
 
 
+def _setting(text: str) -> tuple[str, object]:
+    """FIELD=VALUE of --config: the value read as a Python literal (4, 0.5, True, (0.5, 0.999)), else as a word."""
+    import ast
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not FIELD=VALUE, e.g. upsample=resize")
+    try:
+        return key.strip(), ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        return key.strip(), value.strip()
+
+
+def _configured(entry, settings: list[tuple[str, object]]):
+    """The entry's config with --config's fields changed; UsageError naming the field for an unknown one or a bad
+    value (the config's own checks, labkit.models.checks)."""
+    from dataclasses import fields, replace
+
+    cfg = entry.config()
+    if not settings:
+        return cfg
+    known = [f.name for f in fields(cfg)]
+    for key, _ in settings:
+        if key not in known:
+            raise UsageError(f"--config {key}: {entry.name} has no such setting; use one of {', '.join(known)}")
+    try:
+        return replace(cfg, **dict(settings))
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"--config: {e}") from None
+
+
 def add_train_parser(sub) -> None:
     """`labkit train`: train ae, vae, gan, dcgan (or both = gan then vae) from the shell; see labkit/run.py."""
     train = sub.add_parser(
@@ -337,6 +368,9 @@ def add_train_parser(sub) -> None:
                        help="GANs: auto (default) = float16 mixed precision on CUDA, float32 elsewhere; "
                             "mixed = also bfloat16 autocast on a CPU (about 2x faster on CPUs with bfloat16 "
                             "instructions, slower on others)")
+    train.add_argument("--config", action="append", default=[], metavar="FIELD=VALUE", type=_setting,
+                       help="change one field of the model's config dataclass, e.g. --config upsample=resize "
+                            "(the DCGAN) or --config beta=4 (the VAE); repeat for more fields")
     train.set_defaults(func=_cmd_train)
     _one_line_errors(train)
 
@@ -353,18 +387,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         entries = [registry.get(name) for name in names]  # an unknown name: one line listing the known ones
     except ValueError as e:  # unknown device / profile / model: the message says what to use instead
         raise UsageError(str(e)) from None
+    if args.config and len(entries) > 1:
+        raise UsageError("--config changes one model's settings: use it with one --model, not both")
+    configs = [_configured(entry, args.config) for entry in entries]
     out = prepare_out(args.out or runs_dir() / profile.name)
     try:
-        for name, entry in zip(names, entries):
+        for name, entry, cfg in zip(names, entries, configs):
             data = ({"synthetic": "synthetic abstract art", "kaggle": "the Kaggle Abstract Art Gallery (synthetic "
                      "art without a token)"}[profile.art] if entry.data == "art" else
                     {"subset": "the bundled MNIST subset", "full": "full MNIST (torchvision)"}[profile.mnist])
-            epochs = args.epochs or profile.epochs.get(name) or entry.config().num_epochs
-            print(f"labkit train: {name}, profile {profile.name}, {epochs} epochs, data: {data}, "
+            epochs = args.epochs or profile.epochs.get(name) or cfg.num_epochs
+            changed = "".join(f", {key}={value!r}" for key, value in args.config)
+            print(f"labkit train: {name}{changed}, profile {profile.name}, {epochs} epochs, data: {data}, "
                   f"out: {display_path(out)}", flush=True)
             train_model(name, out=out, profile=profile, device=device, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, seed=args.seed, resume=args.resume, image_every=args.image_every,
-                        max_batches=args.max_batches, precision=args.precision)
+                        max_batches=args.max_batches, precision=args.precision, cfg=cfg)
     except TrainInterrupted as e:
         again = [a for a in sys.argv[1:] if a != "--debug"] + ([] if args.resume else ["--resume"])
         raise TrainInterrupted(e.signum, f"{e}; continue with: labkit {shlex.join(again)}") from None

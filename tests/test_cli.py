@@ -126,9 +126,26 @@ def _one_line_error(result, *fragments):
     (["--model", "gan", "--epochs", "0"], "--epochs: must be from 1 to 10,000"),
     (["--model", "gan", "--epochs", "two"], "--epochs: expected a whole number"),
     (["--model", "gan", "--lr", "0"], "--lr: must be a positive finite number"),
+    (["--model", "dcgan", "--config", "upsampl=resize"], "--config upsampl: dcgan has no such setting"),
+    (["--model", "dcgan", "--config", "upsample=bilinear"], "upsample='bilinear'"),
+    (["--model", "vae", "--config", "beta=-1"], "beta"),
+    (["--model", "vae", "--config", "beta"], "is not FIELD=VALUE"),
+    (["--model", "both", "--config", "lr=0.001"], "use it with one --model"),
 ])
 def test_bad_arguments(args, fragment):
     _one_line_error(train(*args), fragment)
+
+
+def test_config_changes_one_field_and_a_resume_must_agree(tmp_path):
+    result = train("--model", "dcgan", "--config", "upsample=resize", "--epochs", "1", "--max-batches", "1",
+                   "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "dcgan, upsample='resize'" in result.stdout
+    state = load_checkpoint(tmp_path / "dcgan.pt")
+    assert state["config"]["upsample"] == "resize"
+    assert "main.3.1.weight" in state["nets"]["net_G"]  # Upsample, then a Conv2d: resize convolution
+    _one_line_error(train("--model", "dcgan", "--epochs", "2", "--max-batches", "1", "--out", str(tmp_path),
+                          "--resume"), "upsample")
 
 
 def test_unwritable_out_dir(tmp_path):
