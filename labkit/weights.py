@@ -6,7 +6,10 @@ loaded by the notebooks after checking every file against the manifest's sha256.
     weights/dcgan/history.json     per-epoch losses, D outputs and seconds
     weights/dcgan/epoch_XXX.png    the fixed-noise grids at epochs 20, 40, 60, 80, 100
     weights/dcgan/manifest.json    sha256 and size of every file above, the commands, seed, epochs, generator
-                                   updates, data, device, precision, wall time and the headline metrics
+                                   updates, config, data, device, precision, wall time, the headline metrics and
+                                   labkit.image_stats' figures (samples, the art itself, every kept epoch's grid)
+    weights/dcgan_resize/          the same for the smallest change that paints (issue 20's study:
+                                   `--config upsample=resize`), shipped beside the seed's recipe
 
     weights/gan_long_run/          notebook 03's GAN trained to 400 epochs, measured every 10 (record_gan_run)
 
@@ -129,6 +132,7 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     d_real, _ = metrics.nearest_neighbours(held_out[:64], art)
     _, batch_size, max_batches = training_settings("dcgan", cfg, profile)
     batches = batches_per_epoch(len(art), batch_size, max_batches)
+    other_art = synthetic_abstract_art(num_samples, seed=2) if synthetic else art[-2 * num_samples:-num_samples]
     manifest = {
         "model": "dcgan",
         "commands": commands,
@@ -153,8 +157,26 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
             "float16_pixel_change_mean": round(float(fp16_change.float().mean()), 3),
             "float16_pixel_change_max": int(fp16_change.max()),
         },
+        "config": {key: value for key, value in asdict(cfg).items() if key not in ("amp", "channels_last")},
+        "figures": image_figures(fake, art, held_out, other_art, {e: samples[i] for i, e in enumerate(keep)}),
     }
     return write_manifest(out, manifest)
+
+
+def image_figures(fake: torch.Tensor, art: torch.Tensor, held_out: torch.Tensor, other_art: torch.Tensor,
+                  grids: dict[int, torch.Tensor]) -> dict:
+    """labkit.image_stats' figures of a release, for its manifest: its samples and other held-out art scored the
+    same way (256 each, against the whole training set), which targets the samples meet, and every kept epoch's
+    fixed-noise grid (25 samples) beside 25 other paintings ("stages", notebook 04)."""
+    from .image_stats import TARGETS, art_figures, meets_target
+
+    rounded = lambda figures: {key: round(value, 4) for key, value in figures.items()}  # noqa: E731
+    samples, reference = art_figures(fake, art, held_out), art_figures(other_art, art, held_out)
+    n = len(next(iter(grids.values())))
+    return {"samples": rounded(samples), "art": rounded(reference),
+            "targets_met": {key: meets_target(key, samples[key], reference) for key in TARGETS},
+            "stages": {str(e): rounded(art_figures(g.float() / 127.5 - 1, art, held_out[:n])) for e, g in grids.items()},
+            "stage_art": rounded(art_figures(other_art[:n], art, held_out[:n]))}
 
 
 def write_manifest(folder: Path, info: dict) -> dict:
