@@ -95,16 +95,33 @@ def size_mb(info: dict) -> str:
     return f"{sum(f['bytes'] for f in info['files'].values()) / 1e6:.2g} MB"
 
 
-def weights_block() -> str:
-    dcgan, long_run, variants = manifest("dcgan"), manifest("gan_long_run"), manifest("gan_variants")
-    m = dcgan["metrics"]
+def dcgan_lines(folder: str) -> list[str]:
+    """A DCGAN release's lines: how it was trained, its headline metrics, and labkit.image_stats' figures with the
+    targets they meet where the release recorded them."""
+    info = manifest(folder)
+    m = info["metrics"]
+    change = "".join(f", {key}={value}" for key, value in info.get("config", {}).items() if key == "upsample")
     lines = [
-        f"weights/dcgan ({size_mb(dcgan)}): {dcgan['epochs']} epochs, {dcgan['generator_updates']:,} updates of batch "
-        f"{dcgan['batch_size']}, {dcgan['precision']} precision, {dcgan['train_seconds'] / 60:.0f} min on {dcgan['device']}",
+        f"weights/{folder} ({size_mb(info)}): {info['epochs']} epochs, {info['generator_updates']:,} updates of batch "
+        f"{info['batch_size']}{change}, {info['precision']} precision, {info['train_seconds'] / 60:.0f} min on "
+        f"{info['device']}",
         f"  sliced Wasserstein to held-out art {m['swd_generated_vs_real']} (real vs real {m['swd_real_vs_real']}, "
         f"noise {m['swd_noise_vs_real']}); pairwise distance {m['pairwise_distance_ratio']}x the real paintings'",
         f"  nearest training painting {m['nearest_real_generated']} away (real paintings: {m['nearest_real_real']}); "
-        f"float16 storage moves a pixel by at most {m['float16_pixel_change_max']} level in 255",
+        f"float16 storage moves a pixel by at most {m['float16_pixel_change_max']} level in 255"]
+    if "figures" in info:
+        fig, art, met = info["figures"]["samples"], info["figures"]["art"], info["figures"]["targets_met"]
+        lines.append(f"  against all {info['data']['images']:,} training paintings: " + ", ".join(
+            f"{key} {fig[key]:.2f} (art {art[key]:.2f})" for key in fig) +
+            f"; targets met: {sum(met.values())} of {len(met)}" +
+            ("" if all(met.values()) else f" (missed: {', '.join(k for k, ok in met.items() if not ok)})"))
+    return lines
+
+
+def weights_block() -> str:
+    long_run, variants = manifest("gan_long_run"), manifest("gan_variants")
+    releases = ["dcgan"] + (["dcgan_resize"] if (WEIGHTS / "dcgan_resize" / "manifest.json").is_file() else [])
+    lines = [line for folder in releases for line in dcgan_lines(folder)] + [
         f"weights/gan_long_run ({size_mb(long_run)}): {long_run['epochs']} epochs in "
         f"{long_run['train_seconds'] / 60:.0f} min on {long_run['device']}; best classifier-FID {long_run['best']['fid']} "
         f"at epoch {long_run['best']['epoch']}",
