@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from labkit.config import ROOT
-from labkit.weights import FIX, WeightsError, load_dcgan_release, load_gan_record, read_manifest, sha256
+from labkit.tools.weights import FIX, WeightsError, load_dcgan_release, load_gan_record, read_manifest, sha256
 
 DCGAN = ROOT / "weights" / "dcgan"
 LONG_RUN = ROOT / "weights" / "gan_long_run"
@@ -112,7 +112,7 @@ def test_a_pickle_that_runs_code_is_refused_even_with_a_matching_manifest(copy, 
 
 def test_record_gan_run_writes_a_record_that_loads(tmp_path):
     """`labkit record-gan` (part of make weights) on a tiny budget: its files load back through their manifest."""
-    from labkit.weights import record_gan_run
+    from labkit.tools.weights import record_gan_run
 
     record_gan_run(tmp_path, epochs=2, every=1, num_samples=100, commands=["pytest"])
     record, grids, manifest = load_gan_record(tmp_path)
