@@ -70,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Write the generator (float16), fixed-noise grids, history and a manifest "
                                          "(sha256 per file, commands, data, metrics) of a finished `labkit train "
                                          "--model dcgan` run. `make weights` runs the training and this.")
-    release.add_argument("--run", type=_path, required=True, metavar="CHECKPOINT", help="the run's checkpoint, e.g. runs/release/dcgan.pt")
+    what = release.add_mutually_exclusive_group(required=True)
+    what.add_argument("--run", type=_path, metavar="CHECKPOINT", help="the run's checkpoint, e.g. runs/release/dcgan.pt")
+    what.add_argument("--remeasure", type=_path, metavar="DIR",
+                      help="score a shipped release (e.g. weights/dcgan) from its own files and rewrite its manifest "
+                           "with today's figures (labkit.image_stats); its weights and grids stay as they are")
     release.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/dcgan")
     release.add_argument("--command", action="append", default=[], metavar="TEXT",
                          help="the command that trained the run, for the manifest (repeatable)")
@@ -215,8 +219,15 @@ def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from .tools.weights import release_dcgan
+    from .tools.weights import release_dcgan, remeasure_release
 
+    if args.remeasure:
+        manifest = remeasure_release(args.remeasure)
+        met = manifest["figures"]["targets_met"]
+        print(f"labkit: re-measured {args.remeasure}: " + ", ".join(
+            f"{k} {v:.2f}" for k, v in manifest["figures"]["samples"].items()) + f"; targets met {sum(met.values())} "
+              f"of {len(met)}")
+        return 0
     _writable(args.out)
 
     manifest = release_dcgan(args.run, args.out, commands=args.command or ["labkit release"],

@@ -83,8 +83,6 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     from .. import metrics
     from ..compare import measure_art
     from ..config import get_profile
-    from ..data.art import load_abstract_art
-    from ..data.synth import synthetic_abstract_art
     from ..models.dcgan import Generator
     from ..run import batches_per_epoch, training_settings
     from ..inference import gan_samples
@@ -120,9 +118,7 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     z = torch.randn(64, cfg.latent_dim, 1, 1, generator=torch.Generator().manual_seed(seed))
     fp16_change = (gan_samples(net_G, z).int() - gan_samples(shipped, z).int()).abs()
 
-    art = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)
-    synthetic = torch.equal(art, synthetic_abstract_art(len(art), seed=0))
-    held_out = synthetic_abstract_art(num_samples, seed=1) if synthetic else art[-num_samples:]
+    art, held_out, other_art, synthetic = release_art(profile, num_samples)
     swd = {row["images"]: row["swd_mean"] for row in measure_art(shipped, art, held_out, num_samples=num_samples,
                                                                   seed=seed)}
     with torch.no_grad():
@@ -132,7 +128,6 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     d_real, _ = metrics.nearest_neighbours(held_out[:64], art)
     _, batch_size, max_batches = training_settings("dcgan", cfg, profile)
     batches = batches_per_epoch(len(art), batch_size, max_batches)
-    other_art = synthetic_abstract_art(num_samples, seed=2) if synthetic else art[-2 * num_samples:-num_samples]
     manifest = {
         "model": "dcgan",
         "commands": commands,
@@ -158,9 +153,43 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
             "float16_pixel_change_max": int(fp16_change.max()),
         },
         "config": {key: value for key, value in asdict(cfg).items() if key not in ("amp", "channels_last")},
-        "figures": image_figures(fake, art, held_out, other_art, {e: samples[i] for i, e in enumerate(keep)}),
+        "figures": image_figures(fake, art, held_out, other_art, dict(zip(keep, samples))),
     }
     return write_manifest(out, manifest)
+
+
+def release_art(profile, num_samples: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
+    """(training art, held-out art, other held-out art, synthetic?) a DCGAN release of `profile` is scored against:
+    for the synthetic gallery fresh paintings of seeds 1 and 2; for the Kaggle paintings (no others exist) the last
+    num_samples and the num_samples before them."""
+    from ..data.art import load_abstract_art
+    from ..data.synth import synthetic_abstract_art
+
+    art = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)
+    synthetic = torch.equal(art, synthetic_abstract_art(len(art), seed=0))
+    if synthetic:
+        return art, synthetic_abstract_art(num_samples, seed=1), synthetic_abstract_art(num_samples, seed=2), True
+    return art, art[-num_samples:], art[-2 * num_samples:-num_samples], False
+
+
+def remeasure_release(folder: str | Path, *, seed: int = 0, num_samples: int = 256) -> dict:
+    """Score a shipped DCGAN release from its own files (generator.pt, samples.pt; checked against the manifest
+    first) and rewrite its manifest with the figures `release_dcgan` records today: `labkit release --remeasure`,
+    for a release made before a figure existed. The weights and grids are not touched."""
+    from ..config import get_profile
+
+    folder = Path(folder)
+    net_G, grids, _, manifest = load_dcgan_release(folder)
+    art, held_out, other_art, _ = release_art(get_profile(manifest["data"]["profile"]), num_samples)
+    with torch.no_grad():
+        fake = net_G(torch.randn(num_samples, net_G.cfg.latent_dim, 1, 1,
+                                 generator=torch.Generator().manual_seed(seed + 1)))
+    cfg = {key: value for key, value in asdict(net_G.cfg).items() if key not in ("amp", "channels_last")}
+    info = {key: value for key, value in manifest.items() if key != "files"}
+    again = f"labkit release --remeasure {display_path(folder)}"
+    info.update(config=cfg, figures=image_figures(fake, art, held_out, other_art, grids),
+                commands=[c for c in info["commands"] if c != again] + [again])
+    return write_manifest(folder, info)
 
 
 def image_figures(fake: torch.Tensor, art: torch.Tensor, held_out: torch.Tensor, other_art: torch.Tensor,
