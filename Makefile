@@ -25,11 +25,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 # After a quick-profile run the README's measured blocks are regenerated from the notebooks' new outputs.
 lab: setup
 	$(VENV)/bin/labkit lab --profile $(PROFILE) $(ARGS)
-	$(if $(filter quick,$(PROFILE)),$(PY) -m labkit.readme)
+	$(if $(filter quick,$(PROFILE)),$(PY) -m labkit.tools.readme)
 
-# README.md's measured numbers, copied from the committed notebooks and weights/*/manifest.json (labkit/readme.py)
+# README.md's measured numbers, copied from the committed notebooks and weights/*/manifest.json (labkit/tools/readme.py)
 readme: setup
-	$(PY) -m labkit.readme
+	$(PY) -m labkit.tools.readme
 
 # The replayed notebooks save their figures under runs/, so a test run leaves the committed figures/ alone.
 test: setup
@@ -52,7 +52,7 @@ weights: setup
 	$(VENV)/bin/labkit study-dcgan --epochs 10 --every 2 --resume
 	$(VENV)/bin/labkit record-gan --epochs 400
 	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2
-	$(PY) -m labkit.readme
+	$(PY) -m labkit.tools.readme
 
 # The package: a wheel and an sdist in dist/, carrying data/, weights/ and notebooks/ (setup.py, MANIFEST.in).
 dist: setup

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mnist_idx import write_mnist_idx  # noqa: E402
 
 from labkit.config import data_dir, get_device, set_seed  # noqa: E402
-from labkit.mnist import load_mnist  # noqa: E402
+from labkit.data.mnist import load_mnist  # noqa: E402
 from labkit.models.vae import VAE, VAEConfig, vae_loss  # noqa: E402
 from labkit.train import fit_autoencoder  # noqa: E402
 

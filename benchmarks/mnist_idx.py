@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit.mnist import load_mnist_subset
+from labkit.data.mnist import load_mnist_subset
 
 
 def write_mnist_idx(root: str | Path) -> Path:

@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     student = sub.add_parser("student", help="write the student notebooks: solutions replaced by stubs, outputs cleared",
                              description="Write every notebook to OUT with each ### BEGIN SOLUTION ... ### END "
                                          "SOLUTION region replaced by raise NotImplementedError(\"exercise N.M: "
-                                         "...\") and all outputs cleared (see labkit/student.py).")
+                                         "...\") and all outputs cleared (see labkit/tools/student.py).")
     student.add_argument("out", type=_path, metavar="OUT", help="folder for the student notebooks (not the notebooks folder)")
     student.add_argument("--notebooks", type=_path, default=None, metavar="DIR", help="the instructor notebooks (default: notebooks/)")
     student.set_defaults(func=_cmd_student)
@@ -153,7 +153,7 @@ def add_notebooks_parser(sub) -> None:
 def _cmd_notebooks(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .resources import write_notebooks, written_message
+    from .tools.resources import write_notebooks, written_message
 
     written = write_notebooks(args.dest, overwrite=args.overwrite)  # NotebooksError: one line, exit 2
     print(written_message(Path(args.dest), len(written)))
@@ -161,7 +161,7 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
 
 
 def _cmd_student(args: argparse.Namespace) -> int:
-    from .student import SolutionError, write_student_notebooks
+    from .tools.student import SolutionError, write_student_notebooks
 
     try:
         written = write_student_notebooks(args.out, args.notebooks)
@@ -174,7 +174,7 @@ def _cmd_student(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_gan(args: argparse.Namespace) -> int:
-    from .weights import record_gan_run
+    from .tools.weights import record_gan_run
 
     _writable(args.out)
 
@@ -186,7 +186,7 @@ def _cmd_record_gan(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_dcgan(args: argparse.Namespace) -> int:
-    from .dcgan_study import run_study
+    from .tools.dcgan_study import run_study
 
     _writable(args.out)
     command = (f"labkit study-dcgan --epochs {args.epochs} --every {args.every}"
@@ -199,7 +199,7 @@ def _cmd_study_dcgan(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
-    from .variants import record_gan_variants
+    from .tools.variants import record_gan_variants
 
     _writable(args.out)
 
@@ -219,7 +219,7 @@ def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from .weights import release_dcgan, remeasure_release
+    from .tools.weights import release_dcgan, remeasure_release
 
     if args.remeasure:
         manifest = remeasure_release(args.remeasure)
@@ -252,7 +252,7 @@ def _writable(out: str | None) -> None:
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
-    from .lab import run_lab
+    from .tools.lab import run_lab
 
     return run_lab(args.notebooks, profile=args.profile, out=args.out, timeout=args.timeout, device=args.device)
 

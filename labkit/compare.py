@@ -15,7 +15,7 @@ from torch import nn
 from . import metrics
 from . import registry
 from .config import device_of
-from .data import from_gan_range
+from .data.loader import from_gan_range
 from .inference import generate, latent_codes
 
 MNIST_MODELS = ("ae", "vae", "gan")  # the digit models of notebooks 01-03, in the order the tables show them

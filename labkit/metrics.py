@@ -251,7 +251,7 @@ def gan_balance(history: dict, *, last: int | None = None, healthy_d_x: tuple[fl
                      perfectly and G learns from a saturated critic (Arjovsky & Bottou 2017);
       "G fools D"    D(G(z)) above its range or D(x) below it: D no longer separates the two;
       "balanced"     otherwise.
-    The ranges are rules of thumb (labkit.plots.HEALTHY_D_X / HEALTHY_D_G_Z draw the same bands).
+    The ranges are rules of thumb (labkit.gan_plots.HEALTHY_D_X / HEALTHY_D_G_Z draw the same bands).
     Introduced in notebooks/04_abstract_art_dcgan.ipynb.
     """
     n = len(history.get("D_x", []))

@@ -116,7 +116,7 @@ def show_epoch_grids(samples: list[torch.Tensor] | dict[int, torch.Tensor], epoc
     """Fixed-noise sample grids of several epochs side by side.
 
     `samples`: history["samples"] from labkit.train.fit_gan (samples[e - 1] is the batch after epoch e), or a dict
-    {epoch: batch} such as a shipped model's (labkit.weights); uint8, so value_range=(0, 255).
+    {epoch: batch} such as a shipped model's (labkit.tools.weights); uint8, so value_range=(0, 255).
     """
     fig, axes = plt.subplots(1, len(epochs), figsize=(size * len(epochs), size + 0.4), squeeze=False)
     for i, (ax, epoch) in enumerate(zip(axes[0], epochs)):
@@ -262,8 +262,3 @@ def plot_interpolation_at(models: dict[str, torch.nn.Module], x_a: torch.Tensor,
         ax.set_axis_off()
     fig.tight_layout()
     return fig
-
-
-# GAN figures live in labkit/gan_plots.py; the notebooks reach them through labkit.plots as well
-from .gan_plots import (HEALTHY_D_G_Z, HEALTHY_D_X, plot_class_shares, plot_discriminator_outputs,  # noqa: E402,F401
-                        plot_gan_long_run, plot_gan_losses)

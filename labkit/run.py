@@ -30,10 +30,10 @@ from .checkpoint import (DiskFullError, TrainError, checkpoint_state, locked, pr
                          resume_from, rng_state, save_checkpoint, set_rng_state, write_atomic, write_history)
 from .config import (Profile, device_of, display_path, get_device, get_profile, runs_dir, set_seed,
                      use_cuda_speedups)
-from .data import to_gan_range
+from .data.loader import to_gan_range
 from .errors import Interrupted, signals_held
 from .models.checks import MAX_EPOCHS
-from .mnist import load_mnist
+from .data.mnist import load_mnist
 from .inference import reconstruct
 from .train import fit_autoencoder, fit_gan, loss_summary
 
@@ -46,7 +46,7 @@ def load_data(name: str, profile: Profile) -> dict[str, torch.Tensor | None]:
     {"train_x", "train_y", "test_x", "test_y"}; labels only for a model that takes them, art has no test set."""
     entry = registry.get(name)
     if entry.data == "art":
-        from .art import load_abstract_art
+        from .data.art import load_abstract_art
 
         x = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)  # [-1, 1]
         return {"train_x": x, "train_y": None, "test_x": None, "test_y": None}

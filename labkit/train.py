@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .data import tensor_loader
+from .data.loader import tensor_loader
 from .inference import gan_samples
 from .models.gan import discriminator_loss, generator_loss
 

@@ -99,7 +99,7 @@ def epoch_grid_slider(samples: list[torch.Tensor] | dict[int, torch.Tensor], *, 
     """One slider over epochs -> the fixed-noise sample grid G(fixed_noise) saved after that epoch.
 
     samples: history["samples"] from labkit.train.fit_gan (samples[e - 1] is the uint8 batch after epoch e), or a
-    dict {epoch: batch} (a shipped model's grids, labkit.weights), whose epochs the slider steps through.
+    dict {epoch: batch} (a shipped model's grids, labkit.tools.weights), whose epochs the slider steps through.
     Starts at `start` (default: the last epoch). Static picture of that state:
     labkit.plots.show_epoch_grids(samples, [start], num_images=num_images, nrow=nrow, size=size).
     Each grid is drawn once, when the slider first reaches it.

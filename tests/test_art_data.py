@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import labkit
-from labkit import art, data, images
+from labkit.data import art, images
 from labkit.data import DataError
 
 PREFIX = "Abstract_gallery/Abstract_gallery/"  # the layout inside Kaggle's abstract-art-gallery.zip

@@ -1,4 +1,4 @@
-"""labkit.checks: every check passes labkit's reference, names the mistake in realistic wrong answers, says
+"""labkit.exercises.checks: every check passes labkit's reference, names the mistake in realistic wrong answers, says
 "not done yet" for a stub, survives garbage, and leaves the caller's random state alone."""
 import random
 
@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit import checks
-from labkit.checks import EXERCISES
+from labkit.exercises import checks
+from labkit.exercises.checks import EXERCISES
 
 # --- labkit's reference for each exercise, called the way the notebook calls it ------------------------------
 

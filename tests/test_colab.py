@@ -12,9 +12,9 @@ import nbformat
 import pytest
 
 from installed import build_wheel, clean_env, fresh_venv
-from labkit import colab
+from labkit.tools import colab
 from labkit.config import ROOT
-from labkit.lab import lab_notebooks
+from labkit.tools.lab import lab_notebooks
 
 NOTEBOOKS = lab_notebooks(ROOT / "notebooks")
 
@@ -31,7 +31,7 @@ def test_each_notebook_opens_in_colab_and_starts_with_the_install_cell(path):
     assert badge.cell_type == "markdown" and badge.source == colab.badge_markdown(path.name)
     assert badge.source.endswith(f"/blob/main/notebooks/{path.name})")  # the badge opens this very notebook
     first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert first_code.source == colab.install_cell(), "regenerate the first cells: python -m labkit.colab"
+    assert first_code.source == colab.install_cell(), "regenerate the first cells: python -m labkit.tools.colab"
     assert not colab.first_cells(nb, path.name)  # the generator would change nothing
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from labkit.checkpoint import load_checkpoint
 from labkit.config import ROOT
-from labkit.images import _open_rgb
+from labkit.data.images import _open_rgb
 
 
 def _env(**extra):
@@ -282,7 +282,7 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
 # --- 6. data notices ---------------------------------------------------------------------------------------------
 
 def test_a_damaged_mnist_file_is_announced_once_naming_it(tmp_path, capsys):
-    from labkit import data, mnist
+    from labkit.data import loader, mnist
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -290,7 +290,7 @@ def test_a_damaged_mnist_file_is_announced_once_naming_it(tmp_path, capsys):
                  "t10k-labels-idx1-ubyte"):
         (raw / name).write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 40)  # images' magic, then a truncated body
     (tmp_path / "mnist_subset.npz").write_bytes((ROOT / "data" / "mnist_subset.npz").read_bytes())
-    data._NOTICED.clear()
+    loader._NOTICED.clear()
     x, _ = mnist.load_mnist(True, source="full", root=tmp_path)
     x_test, _ = mnist.load_mnist(False, source="full", root=tmp_path)
     assert (len(x), len(x_test)) == (4500, 500)

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 import labkit
-from labkit import checkpoint, config, data, mnist
+from labkit import checkpoint, config
+from labkit.data import loader, mnist
 
 
 # --- profiles, seeding, device ---------------------------------------------------------------------
@@ -102,7 +103,7 @@ def test_full_mnist_falls_back_to_the_subset_in_one_line(monkeypatch, capsys):
 
 def test_full_mnist_goes_through_torchvision(tmp_path):
     """Write the subset in MNIST's own IDX format, then let torchvision.datasets.MNIST read it."""
-    from labkit.mnist import load_mnist_full
+    from labkit.data.mnist import load_mnist_full
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -120,17 +121,17 @@ def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
 
 
 def test_missing_subset_names_the_file(tmp_path):
-    with pytest.raises(data.DataError, match=r"mnist_subset\.npz: MNIST subset not found.*git checkout"):
+    with pytest.raises(loader.DataError, match=r"mnist_subset\.npz: MNIST subset not found.*git checkout"):
         mnist.load_mnist_subset(root=tmp_path)
 
 
 def test_corrupt_subset_names_the_file(tmp_path):
     good = (config.ROOT / "data" / "mnist_subset.npz").read_bytes()
     (tmp_path / "mnist_subset.npz").write_bytes(good[: len(good) // 3])  # truncated download/copy
-    with pytest.raises(data.DataError, match=r"mnist_subset\.npz: corrupt or truncated"):
+    with pytest.raises(loader.DataError, match=r"mnist_subset\.npz: corrupt or truncated"):
         mnist.load_mnist_subset(root=tmp_path)
     (tmp_path / "mnist_subset.npz").write_bytes(b"this is not a zip file")
-    with pytest.raises(data.DataError, match="corrupt or truncated"):
+    with pytest.raises(loader.DataError, match="corrupt or truncated"):
         mnist.load_mnist_subset(root=tmp_path)
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit.checks import EXERCISES
+from labkit.exercises.checks import EXERCISES
 from labkit.config import ROOT
-from labkit.student import BEGIN, END, solutions
+from labkit.tools.student import BEGIN, END, solutions
 
 NOTEBOOKS = sorted({ex.notebook for ex in EXERCISES})
 BIN = Path(sys.executable).parent

@@ -1,13 +1,14 @@
-"""labkit.image_stats (the DCGAN's figures) and labkit.dcgan_study (the controlled runs behind notebook 04)."""
+"""labkit.image_stats (the DCGAN's figures) and labkit.tools.dcgan_study (the controlled runs behind notebook 04)."""
 import json
 import math
 
 import pytest
 import torch
 
-from labkit import dcgan_study, image_stats
+from labkit import image_stats
+from labkit.tools import dcgan_study
 from labkit.models.dcgan import UPSAMPLING, DCGANConfig, Generator
-from labkit.synth import synthetic_abstract_art
+from labkit.data.synth import synthetic_abstract_art
 
 
 def power_law_images(n: int, alpha: float, *, size: int = 64, seed: int = 0) -> torch.Tensor:
@@ -94,7 +95,7 @@ def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch)
         dcgan_study.run_study(["baseline"], epochs=2, measure_every=1, out=out, progress=False)
     manifest = dcgan_study.run_study(["baseline", "resize_conv"], epochs=2, measure_every=1, out=out, resume=True,
                                      progress=False)
-    from labkit.weights import read_manifest
+    from labkit.tools.weights import read_manifest
 
     assert read_manifest(out)["files"] == manifest["files"]
     assert set(manifest["train_seconds"]) == {"baseline", "resize_conv"} and min(manifest["train_seconds"].values()) > 0

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from installed import build_wheel, clean_env, fresh_venv, pip_install
-from labkit import config, resources
+from labkit import config
+from labkit.tools import resources
 from labkit.config import ROOT
 
 
@@ -31,7 +32,7 @@ def test_the_wheel_carries_the_digits_the_weights_and_the_notebooks(wheel):
         assert {f"{folder}/{name}" for name in listed} <= names, f"{manifest.parent.name}: a manifest file is missing"
     shipped = {f"labkit/_bundled/notebooks/{p.name}" for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     assert len(shipped) == 7 and shipped <= names
-    assert "labkit/synth.py" in names  # the synthetic painter is code
+    assert "labkit/data/synth.py" in names  # the synthetic painter is code
 
 
 def test_the_sdist_carries_what_the_wheel_is_built_from(tmp_path):
@@ -103,7 +104,7 @@ def test_the_installed_wheel_runs_the_lab_from_an_empty_folder(wheel, tmp_path):
     def run(*args, cwd=work, timeout=120):
         return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
-    where = run(str(python), "-c", "import labkit, labkit.weights as w, labkit.mnist as m; print(labkit.__file__); "
+    where = run(str(python), "-c", "import labkit, labkit.tools.weights as w, labkit.data.mnist as m; print(labkit.__file__); "
                                    "w.load_dcgan_release(); print(len(m.load_mnist_subset()[0]))")
     assert where.returncode == 0, where.stderr
     package, digits = where.stdout.splitlines()

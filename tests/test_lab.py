@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from labkit.config import ROOT
-from labkit.lab import NotebookError, lab_notebooks, run_lab
+from labkit.tools.lab import NotebookError, lab_notebooks, run_lab
 
 
 def _notebook(path, *sources):
@@ -135,7 +135,7 @@ def test_lab_checks_that_its_output_folder_is_writable_first(tmp_path):
 
 def test_a_second_lab_on_the_same_output_refuses_in_one_line(tmp_path):
     from labkit.errors import UsageError
-    from labkit.lab import _locked
+    from labkit.tools.lab import _locked
 
     nb = _notebook(tmp_path / "01_a.ipynb", "print(1)")
     out = tmp_path / "out"

@@ -1,4 +1,4 @@
-"""Mutation suite for labkit.checks: for every exercise, wrong implementations a student plausibly writes, each
+"""Mutation suite for labkit.exercises.checks: for every exercise, wrong implementations a student plausibly writes, each
 asserted to FAIL with the hint that names its mistake, and equivalent right ones asserted to PASS.
 
 The slips listed in issue 25 come first in each exercise's list (marked "issue"); the rest are further mistakes
@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit import checks
-from labkit.checks import EXERCISES
+from labkit.exercises import checks
+from labkit.exercises.checks import EXERCISES
 
 BY_NAME = {ex.name: ex for ex in EXERCISES}
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from labkit.config import ROOT
-from labkit.lab import execution_problems, lab_notebooks
+from labkit.tools.lab import execution_problems, lab_notebooks
 
 NOTEBOOKS = lab_notebooks()
 SAVED = re.compile(r"""save_figure\(\s*\w+\s*,\s*f?["']([\w.-]+)["']""")

@@ -23,8 +23,8 @@ from labkit import errors
 from labkit.checkpoint import load_checkpoint
 from labkit.cli import build_parser, main
 from labkit.errors import EXIT_ERROR, EXIT_SIGNAL, EXIT_USAGE, LabkitError, UsageError
-from labkit.images import _open_rgb
-from labkit.lab import coalesce_streams, resolve_control_chars
+from labkit.data.images import _open_rgb
+from labkit.tools.lab import coalesce_streams, resolve_control_chars
 
 FAST = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SLOW = settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -364,7 +364,7 @@ def _idx(path: Path, magic: int, shape: tuple, fill: int) -> None:
 @example(n=20, side=32, labels=20)  # valid magic, 32x32 images
 @example(n=20, side=28, labels=18)  # a label file 10% shorter than the image file
 def test_mnist_idx_files_are_28x28_with_a_label_each_or_named_and_replaced(n, side, labels, tmp_path_factory, capsys):
-    from labkit import data, mnist
+    from labkit.data import loader, mnist
     from labkit.config import ROOT
 
     root = tmp_path_factory.mktemp("mnist")
@@ -374,7 +374,7 @@ def test_mnist_idx_files_are_28x28_with_a_label_each_or_named_and_replaced(n, si
         _idx(raw / f"{split}-images-idx3-ubyte", 0x803, (n, side, side), 7)
         _idx(raw / f"{split}-labels-idx1-ubyte", 0x801, (labels,), 3)
     shutil.copy(ROOT / "data" / "mnist_subset.npz", root / "mnist_subset.npz")
-    data._NOTICED.clear()
+    loader._NOTICED.clear()
     capsys.readouterr()
     x, y = mnist.load_mnist(True, source="full", root=root)
     assert x.shape[1:] == (1, 28, 28) and len(x) == len(y) > 0
@@ -387,13 +387,13 @@ def test_mnist_idx_files_are_28x28_with_a_label_each_or_named_and_replaced(n, si
 
 
 def test_a_kaggle_key_with_an_unwritable_data_folder_falls_back_to_synthetic_art(tmp_path, monkeypatch, capsys):
-    from labkit import art, data
+    from labkit.data import art, loader
 
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")  # nothing can be created below it (as a read-only folder, even for root)
     monkeypatch.setenv("KAGGLE_USERNAME", "someone")
     monkeypatch.setenv("KAGGLE_KEY", "0123456789abcdef")
-    data._NOTICED.clear()
+    loader._NOTICED.clear()
     x = art.load_abstract_art("kaggle", n_synthetic=8, root=blocker / "art")
     assert x.shape == (8, 3, 64, 64)
     line = _single_line(capsys.readouterr().err)

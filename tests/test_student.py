@@ -9,9 +9,9 @@ import pytest
 
 from labkit.cli import main
 from labkit.config import ROOT
-from labkit.student import SolutionError, make_student_version, solutions, write_student_notebooks
+from labkit.tools.student import SolutionError, make_student_version, solutions, write_student_notebooks
 
-SETUP = "import torch\nimport torch.nn.functional as F\nfrom labkit import checks"
+SETUP = "import torch\nimport torch.nn.functional as F\nfrom labkit.exercises import checks"
 
 KL = '''# exercise 2.2: write the KL divergence of N(mu, sigma^2) from N(0, I), per image
 def kl_divergence(mu, logvar):
@@ -72,7 +72,7 @@ EXPECTED = [("2.2", "kl_divergence"), ("4.2", "conv_transpose_out"), ("3.1", "di
 
 
 def test_student_version_replaces_solutions_and_runs_to_the_end(tmp_path):
-    from labkit.lab import execute_notebook
+    from labkit.tools.lab import execute_notebook
 
     teacher = _instructor(tmp_path / "01_lab.ipynb")
     student = tmp_path / "student" / "01_lab.ipynb"
@@ -195,9 +195,9 @@ def _check_lines(nb) -> list[str]:
 
 
 def test_every_exercise_sits_in_its_notebook_and_passed_in_the_committed_run():
-    """Each exercise of labkit.checks.EXERCISES has one marked solution in its notebook, in the table's order, in a
+    """Each exercise of labkit.exercises.checks.EXERCISES has one marked solution in its notebook, in the table's order, in a
     cell that defines the function its check cell rebinds; the committed (instructor) run printed PASS for each."""
-    from labkit.checks import EXERCISES
+    from labkit.exercises.checks import EXERCISES
 
     assert len(EXERCISES) >= 10
     for notebook in sorted({ex.notebook for ex in EXERCISES}):
@@ -224,8 +224,8 @@ def test_a_lab_notebook_runs_to_the_end_without_solutions_and_passes_with_them(t
     the rest of the notebook runs on labkit's references, its own checks still true. With the solutions (the
     instructor version) every check passes. 01 is the quickest lab notebook with exercises: it loads its
     autoencoder from runs/ or trains it (seconds), so the test does not depend on the order tests run in."""
-    from labkit.checks import EXERCISES
-    from labkit.lab import execute_notebook, execution_problems
+    from labkit.exercises.checks import EXERCISES
+    from labkit.tools.lab import execute_notebook, execution_problems
 
     monkeypatch.setenv("LABKIT_FIGURES", str(tmp_path / "figures"))  # leave the committed figures/ alone
     monkeypatch.setenv("LABKIT_PROFILE", "quick")
@@ -257,8 +257,8 @@ def test_a_lab_notebook_runs_to_the_end_without_solutions_and_passes_with_them(t
 def test_every_student_notebook_runs_to_the_end_with_stubs(name, tmp_path, monkeypatch):
     """The student version of each further notebook with exercises, nothing filled in, runs top to bottom on labkit's
     references, each check saying "not done yet" (notebook 01 is covered in make test above; these train models)."""
-    from labkit.checks import EXERCISES
-    from labkit.lab import execute_notebook, execution_problems
+    from labkit.exercises.checks import EXERCISES
+    from labkit.tools.lab import execute_notebook, execution_problems
 
     monkeypatch.setenv("LABKIT_FIGURES", str(tmp_path / "figures"))
     monkeypatch.setenv("LABKIT_PROFILE", "quick")

@@ -1,19 +1,19 @@
-"""Notebook 06's measurements: active units (labkit.collapse), the GAN-variants record (labkit.variants: written,
+"""Notebook 06's measurements: active units (labkit.collapse), the GAN-variants record (labkit.tools.variants: written,
 checked against its manifest, loaded; a changed or missing file is one line naming it) and the mixed-precision
-helpers (labkit.precision). Fast: a few generator updates on a few hundred digits."""
+helpers (labkit.tools.precision). Fast: a few generator updates on a few hundred digits."""
 import json
 import shutil
 
 import pytest
 import torch
 
-from labkit import variants
+from labkit.tools import variants
 from labkit.classifier import MNISTClassifier
 from labkit.cli import main
 from labkit.collapse import ACTIVE_THRESHOLD, active_units, posterior_stats
 from labkit.models.vae import VAE, VAEConfig, kl_divergence
-from labkit.precision import autocast_dtype, needs_grad_scaler, time_gan_steps
-from labkit.weights import FIX, WeightsError
+from labkit.tools.precision import autocast_dtype, needs_grad_scaler, time_gan_steps
+from labkit.tools.weights import FIX, WeightsError
 
 torch.set_num_threads(1)
 

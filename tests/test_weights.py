@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from labkit.config import ROOT
-from labkit.weights import FIX, WeightsError, load_dcgan_release, load_gan_record, read_manifest, sha256
+from labkit.tools.weights import FIX, WeightsError, load_dcgan_release, load_gan_record, read_manifest, sha256
 
 DCGAN = ROOT / "weights" / "dcgan"
 RESIZE = ROOT / "weights" / "dcgan_resize"  # issue 20's study's change, trained for the full run
@@ -126,7 +126,7 @@ def test_a_pickle_that_runs_code_is_refused_even_with_a_matching_manifest(copy, 
 
 def test_record_gan_run_writes_a_record_that_loads(tmp_path):
     """`labkit record-gan` (part of make weights) on a tiny budget: its files load back through their manifest."""
-    from labkit.weights import record_gan_run
+    from labkit.tools.weights import record_gan_run
 
     record_gan_run(tmp_path, epochs=2, every=1, num_samples=100, commands=["pytest"])
     record, grids, manifest = load_gan_record(tmp_path)
@@ -135,7 +135,7 @@ def test_record_gan_run_writes_a_record_that_loads(tmp_path):
 
 
 def test_remeasure_scores_a_release_from_its_own_files_and_keeps_them(copy):
-    from labkit.weights import remeasure_release
+    from labkit.tools.weights import remeasure_release
 
     shipped = read_manifest(DCGAN)
     old = json.loads((copy / "manifest.json").read_text())

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checks import Config
-from .vae import vae_loss
+from .vae import VAE, vae_loss
 
 
 @dataclass
@@ -59,11 +59,8 @@ class CVAE(nn.Module):
         h = F.relu(self.enc(torch.cat([x, self._one_hot(y, x.dtype)], dim=1)))  # (B, 794) -> (B, 400)
         return self.to_mu(h), self.to_logvar(h)  # (B, 20), (B, 20)
 
-    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-        """z = mu + sigma * eps with eps ~ N(0, I): the randomness sits in eps, so gradients reach mu and logvar."""
-        std = torch.exp(0.5 * logvar)  # sigma = exp(log sigma^2 / 2)
-        eps = torch.randn_like(std)
-        return mu + std * eps  # (B, 20)
+    # z = mu + sigma * eps, eps ~ N(0, I): the VAE's reparameterisation, unchanged (the label plays no part in it)
+    reparameterize = VAE.reparameterize
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The decoder before its sigmoid: Bernoulli logits (B, 1, 28, 28), x_hat = sigmoid(logits)."""

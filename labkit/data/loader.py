@@ -1,6 +1,6 @@
 """What every dataset in the lab shares: DataError, one-line notices, the two pixel ranges and the in-memory
-tensor loader. The datasets themselves: labkit.mnist (digits), labkit.art (abstract art: Kaggle, cache),
-labkit.images (safe unzip and decoding of image files) and labkit.synth (the synthetic painter).
+tensor loader. The datasets themselves: labkit.data.mnist (digits), labkit.data.art (abstract art: Kaggle, cache),
+labkit.data.images (safe unzip and decoding of image files) and labkit.data.synth (the synthetic painter).
 
 Introduced in notebooks/00_setup.ipynb and 01_autoencoder.ipynb. Every loader returns whole tensors;
 training batches are slices of them (`tensor_loader`), so no per-image PIL/ToTensor work runs in the
@@ -13,7 +13,7 @@ import sys
 
 import torch
 
-from .errors import LabkitError, UsageError
+from ..errors import LabkitError, UsageError
 
 
 class DataError(LabkitError):

@@ -19,17 +19,17 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import registry
-from .checkpoint import TrainError, load_checkpoint, load_weights, locked, prepare_out, rng_state, save_checkpoint, \
+from .. import registry
+from ..checkpoint import TrainError, load_checkpoint, load_weights, locked, prepare_out, rng_state, save_checkpoint, \
     set_rng_state
-from .claims import FAILS, HOLDS
-from .config import get_profile, runs_dir, set_seed
-from .image_stats import art_figures
-from .inference import generate
-from .models.dcgan import DCGANConfig, build_dcgan
-from .models.gan import generator_loss
-from .synth import synthetic_abstract_art
-from .train import fit_gan
+from ..claims import FAILS, HOLDS
+from ..config import get_profile, runs_dir, set_seed
+from ..image_stats import art_figures
+from ..inference import generate
+from ..models.dcgan import DCGANConfig, build_dcgan
+from ..models.gan import generator_loss
+from ..data.synth import synthetic_abstract_art
+from ..train import fit_gan
 from .weights import weights_dir, write_json, write_manifest
 
 RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed"}
@@ -188,7 +188,7 @@ FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest
 
 
 def read_record(folder: str | Path | None = None) -> dict:
-    """weights/dcgan_study/record.json, after checking every file against the manifest (labkit.weights)."""
+    """weights/dcgan_study/record.json, after checking every file against the manifest (labkit.tools.weights)."""
     import json
 
     from .weights import read_manifest

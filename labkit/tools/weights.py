@@ -28,9 +28,9 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from .errors import LabkitError
-from .checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint, write_atomic
-from .config import display_path, lab_path
+from ..errors import LabkitError
+from ..checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint, write_atomic
+from ..config import display_path, lab_path
 
 FIX = "run `make weights` to rebuild it, or restore it with `git checkout -- weights/`"
 GRID_EPOCHS = (20, 40, 60, 80, 100)  # the seed lab's pictures of a 100-epoch run
@@ -64,7 +64,7 @@ def write_json(data, path: Path) -> None:
 def _dcgan_config(saved: dict):
     """The DCGANConfig a checkpoint was trained with: lists back to tuples, and the latent size of releases made
     before it was called latent_dim (the paper's name, nz) renamed."""
-    from .models.dcgan import DCGANConfig
+    from ..models.dcgan import DCGANConfig
 
     return DCGANConfig(**{("latent_dim" if k == "nz" else k): tuple(v) if isinstance(v, list) else v
                           for k, v in saved.items()})
@@ -80,12 +80,12 @@ def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: l
     against the real images', and how close the samples' nearest training images are compared with real
     images' nearest other training image.
     """
-    from . import metrics
-    from .compare import measure_art
-    from .config import get_profile
-    from .models.dcgan import Generator
-    from .run import batches_per_epoch, training_settings
-    from .inference import gan_samples
+    from .. import metrics
+    from ..compare import measure_art
+    from ..config import get_profile
+    from ..models.dcgan import Generator
+    from ..run import batches_per_epoch, training_settings
+    from ..inference import gan_samples
 
     run = Path(run)
     state = load_checkpoint(run)
@@ -162,8 +162,8 @@ def release_art(profile, num_samples: int = 256) -> tuple[torch.Tensor, torch.Te
     """(training art, held-out art, other held-out art, synthetic?) a DCGAN release of `profile` is scored against:
     for the synthetic gallery fresh paintings of seeds 1 and 2; for the Kaggle paintings (no others exist) the last
     num_samples and the num_samples before them."""
-    from .art import load_abstract_art
-    from .synth import synthetic_abstract_art
+    from ..data.art import load_abstract_art
+    from ..data.synth import synthetic_abstract_art
 
     art = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)
     synthetic = torch.equal(art, synthetic_abstract_art(len(art), seed=0))
@@ -176,7 +176,7 @@ def remeasure_release(folder: str | Path, *, seed: int = 0, num_samples: int = 2
     """Score a shipped DCGAN release from its own files (generator.pt, samples.pt; checked against the manifest
     first) and rewrite its manifest with the figures `release_dcgan` records today: `labkit release --remeasure`,
     for a release made before a figure existed. The weights and grids are not touched."""
-    from .config import get_profile
+    from ..config import get_profile
 
     folder = Path(folder)
     net_G, grids, _, manifest = load_dcgan_release(folder)
@@ -197,7 +197,7 @@ def image_figures(fake: torch.Tensor, art: torch.Tensor, held_out: torch.Tensor,
     """labkit.image_stats' figures of a release, for its manifest: its samples and other held-out art scored the
     same way (256 each, against the whole training set), which targets the samples meet, and every kept epoch's
     fixed-noise grid (25 samples) beside 25 other paintings ("stages", notebook 04)."""
-    from .image_stats import TARGETS, art_figures, meets_target
+    from ..image_stats import TARGETS, art_figures, meets_target
 
     rounded = lambda figures: {key: round(value, 4) for key, value in figures.items()}  # noqa: E731
     samples, reference = art_figures(fake, art, held_out), art_figures(other_art, art, held_out)
@@ -227,11 +227,11 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
     """
     import time
 
-    from . import metrics, registry
-    from .classifier import get_classifier
-    from .data import from_gan_range, to_gan_range
-    from .mnist import load_mnist
-    from .train import fit_gan
+    from .. import metrics, registry
+    from ..classifier import get_classifier
+    from ..data.loader import from_gan_range, to_gan_range
+    from ..data.mnist import load_mnist
+    from ..train import fit_gan
 
     out = Path(out) if out is not None else weights_dir("gan_long_run")
     out.mkdir(parents=True, exist_ok=True)
@@ -313,7 +313,7 @@ def read_manifest(folder: str | Path | None = None) -> dict:
 def load_dcgan_release(folder: str | Path | None = None, device: torch.device | str = "cpu"):
     """(generator in eval mode, {epoch: uint8 fixed-noise batch (25, 3, 64, 64)}, history, manifest) of the
     shipped DCGAN, every file checked against the manifest first (read_manifest) and loaded weights_only."""
-    from .models.dcgan import Generator
+    from ..models.dcgan import Generator
 
     folder = Path(folder) if folder is not None else weights_dir("dcgan")
     manifest = read_manifest(folder)

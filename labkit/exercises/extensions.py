@@ -1,4 +1,4 @@
-"""The exercise checks of notebook 06 (the extensions) (see labkit.checks for how a check cell uses them)."""
+"""The exercise checks of notebook 06 (the extensions) (see labkit.exercises.checks for how a check cell uses them)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -6,8 +6,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .checking import (_Fail, _call, _close, _expect, _gradients_like, _kl_mistakes, _known_mistake, _needs_grad,
-                       _reference, _run, _snapshot, _tensor, _untouched)
+from .harness import (_Fail, _call, _close, _expect, _gradients_like, _kl_mistakes, _known_mistake, _needs_grad,
+                      _reference, _run, _snapshot, _tensor, _untouched)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The exercise checks of notebooks 01 (the autoencoder) and 02 (the VAE) (see labkit.checks for how a check cell uses them)."""
+"""The exercise checks of notebooks 01 (the autoencoder) and 02 (the VAE) (see labkit.exercises.checks for how a check cell uses them)."""
 from __future__ import annotations
 
 import itertools
@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checking import (_ACTIVATIONS, _Fail, _as_float64, _bends, _call, _close, _describe, _expect, _gradients_like,
-                       _is_affine, _kl_mistakes, _known_mistake, _leaves, _module, _n_params, _needs_grad, _reference,
-                       _run, _sequence, _show, _snapshot, _tensor, _untouched, reference_make_decoder,
-                       reference_make_encoder, reference_reparameterize)
+from .harness import (_ACTIVATIONS, _Fail, _as_float64, _bends, _call, _close, _describe, _expect, _gradients_like,
+                      _is_affine, _kl_mistakes, _known_mistake, _leaves, _module, _n_params, _needs_grad, _reference,
+                      _run, _sequence, _show, _snapshot, _tensor, _untouched, reference_make_decoder,
+                      reference_make_encoder, reference_reparameterize)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ generator updates, over several seeds, measured while they train. `labkit record
 
 The models are the registry's ("gan", "wgan_gp", "sngan"), trained by labkit.train.fit_gan with each entry's
 losses and D steps (entry.train_options). WGAN-GP takes 5 critic steps per generator step, so it sees five times
-as many batches for the same number of generator updates. Written with labkit.weights' manifest and checks.
+as many batches for the same number of generator updates. Written with labkit.tools.weights' manifest and checks.
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from . import registry
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .config import display_path, set_seed
-from .run import batches_per_epoch
+from .. import registry
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..config import display_path, set_seed
+from ..run import batches_per_epoch
 from .weights import FIX, WeightsError, read_manifest, weights_dir, write_json, write_manifest
 
 MODELS = ("gan", "wgan_gp", "sngan")  # registry names, in the order tables and plots show them
@@ -78,8 +78,8 @@ def train_variant(name: str, *, seed: int, updates: int, every: int, real_x: tor
     Returns {"curve": {key: [...]} (CURVE_KEYS), "history": per-epoch Loss_D, Loss_G, D_x, D_G_z1,
     "updates_per_epoch", "seconds" (training and measuring), "samples": G(fixed noise) uint8 at the end}.
     """
-    from . import metrics
-    from .train import GAN_KEYS, fit_gan
+    from .. import metrics
+    from ..train import GAN_KEYS, fit_gan
 
     per_epoch = check_schedule((name,), len(real_x), updates=updates, every=every, max_batches=max_batches)[name]
     set_seed(seed)
@@ -120,9 +120,9 @@ def record_gan_variants(out: str | Path | None = None, *, models: tuple[str, ...
     (default weights/gan_variants). Returns the manifest. About 13 minutes on one CPU thread with the defaults.
     max_batches, num_train: fewer batches per epoch / training digits; clf: another judge than labkit's cached
     MNIST classifier (tests)."""
-    from .classifier import classifier_accuracy, get_classifier
-    from .data import to_gan_range
-    from .mnist import load_mnist
+    from ..classifier import classifier_accuracy, get_classifier
+    from ..data.loader import to_gan_range
+    from ..data.mnist import load_mnist
 
     x, y = load_mnist(train=True, source="subset")
     test_x, test_y = load_mnist(train=False, source="subset")

@@ -10,13 +10,13 @@ that defines the function the student writes, marked like this:
         return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
         ### END SOLUTION
 
-and followed by a check cell (labkit.checks) that rebinds the name, so the notebook goes on either way:
+and followed by a check cell (labkit.exercises.checks) that rebinds the name, so the notebook goes on either way:
 
     kl_divergence = checks.check_kl_divergence(kl_divergence)
 
 The conventions:
 - The marker: one comment line `# exercise N.M: <the task in a few words>` in the cell (the first line, by
-  habit). N.M is the exercise's id in labkit.checks.EXERCISES; the task becomes the stub's message.
+  habit). N.M is the exercise's id in labkit.exercises.checks.EXERCISES; the task becomes the stub's message.
 - Each region from a `### BEGIN SOLUTION` line through the next `### END SOLUTION` line (nbgrader's markers)
   becomes one line at the BEGIN marker's indentation:
       raise NotImplementedError("exercise 2.2: write the KL divergence of N(mu, sigma^2) from N(0, I), per image")
@@ -172,7 +172,7 @@ def write_student_notebooks(out_dir: str | Path, notebooks_dir: str | Path | Non
     """
     import nbformat
 
-    from .config import lab_path
+    from ..config import lab_path
 
     src_dir, out_dir = Path(notebooks_dir or lab_path("notebooks")), Path(out_dir)
     paths = sorted(src_dir.glob("*.ipynb"))

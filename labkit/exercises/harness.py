@@ -1,7 +1,7 @@
-"""How the exercise checks of labkit.checks run: labkit's reference in each exercise's signature, and the
+"""How the exercise checks of labkit.exercises.checks run: labkit's reference in each exercise's signature, and the
 machinery that turns whatever a student's function returns or raises into one printed line.
 
-Introduced in notebooks/01_autoencoder.ipynb (through labkit.checks).
+Introduced in notebooks/01_autoencoder.ipynb (through labkit.exercises.checks).
 """
 from __future__ import annotations
 

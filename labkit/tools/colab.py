@@ -3,7 +3,7 @@
 The install cell runs before labkit can be imported (on Colab labkit is not installed yet), so it is a short,
 self-contained bootstrap written into every notebook, not a labkit function. Both cells are built from the
 package's URL, kept in one place: pyproject.toml's [project.urls] Repository. After changing the template or
-the URL, rewrite the notebooks' first cells with `python -m labkit.colab`; tests/test_colab.py checks that
+the URL, rewrite the notebooks' first cells with `python -m labkit.tools.colab`; tests/test_colab.py checks that
 every notebook matches.
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ _setup_labkit()'''
 
 def repository_url() -> str:
     """pyproject.toml's [project.urls] Repository (in a clone), else the installed package's metadata."""
-    from .config import ROOT
+    from ..config import ROOT
 
     pyproject = ROOT / "pyproject.toml"
     if pyproject.is_file() and sys.version_info >= (3, 11):
@@ -110,7 +110,7 @@ def write_first_cells(folder: str | Path | None = None) -> list[str]:
 
 def write_readme_badge(readme: str | Path | None = None) -> bool:
     """Point the README's badge line (the line starting with the badge) at 00_setup; True if it changed."""
-    from .config import ROOT
+    from ..config import ROOT
 
     path = Path(readme or ROOT / "README.md")
     lines = path.read_text().split("\n")
@@ -124,5 +124,5 @@ if __name__ == "__main__":
     names = write_first_cells(sys.argv[1] if len(sys.argv) > 1 else None)
     if len(sys.argv) == 1 and write_readme_badge():
         names.append("README.md")
-    print(f"labkit.colab: updated the badge or install cell of {len(names)} files"
+    print(f"labkit.tools.colab: updated the badge or install cell of {len(names)} files"
           + (f": {', '.join(names)}" if names else ""))

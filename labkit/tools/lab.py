@@ -19,9 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-from .checkpoint import write_atomic
-from .config import data_dir, display_path, get_profile, lab_path, where_outputs_go
-from .errors import Interrupted, LabkitError, UsageError, forwarding, one_line, received_signal, signal_name
+from ..checkpoint import write_atomic
+from ..config import data_dir, display_path, get_profile, lab_path, where_outputs_go
+from ..errors import Interrupted, LabkitError, UsageError, forwarding, one_line, received_signal, signal_name
 
 MNIST_HOST = "ossci-datasets.s3.amazonaws.com"  # torchvision's first MNIST mirror
 KAGGLE_HOST = "www.kaggle.com"
@@ -54,9 +54,9 @@ def data_sources() -> dict[str, str]:
 
     Introduced in notebooks/00_setup.ipynb. Kaggle credentials are only located, never read or shown.
     """
-    from .art import art_dir, kaggle_token_source
-    from .data import DataError
-    from .mnist import load_mnist_subset
+    from ..data.art import art_dir, kaggle_token_source
+    from ..data.loader import DataError
+    from ..data.mnist import load_mnist_subset
 
     try:
         n_train, n_test = len(load_mnist_subset(True)[0]), len(load_mnist_subset(False)[0])
@@ -408,7 +408,7 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
     prof = get_profile(profile)  # validates the name before anything runs
     device = device or os.environ.get("LABKIT_DEVICE")
     if device:
-        from .config import get_device
+        from ..config import get_device
 
         try:
             get_device(device)  # known, and there on this machine
@@ -485,13 +485,13 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
     """
     import torch
 
-    from .config import get_device, use_cuda_speedups
-    from .data import to_gan_range
-    from .mnist import load_mnist
-    from .synth import synthetic_abstract_art
-    from . import registry
-    from .run import batches_per_epoch, training_settings
-    from .train import fit_autoencoder, fit_gan
+    from ..config import get_device, use_cuda_speedups
+    from ..data.loader import to_gan_range
+    from ..data.mnist import load_mnist
+    from ..data.synth import synthetic_abstract_art
+    from .. import registry
+    from ..run import batches_per_epoch, training_settings
+    from ..train import fit_autoencoder, fit_gan
 
     prof, device = get_profile(profile), get_device(device or "auto")
     x, _ = load_mnist(train=True, source=prof.mnist)

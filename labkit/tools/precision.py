@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from . import registry
+from .. import registry
 
 
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
@@ -42,8 +42,8 @@ def time_gan_steps(name: str, *, amp: bool, batches: int = 3, batch_size: int = 
     """Seconds per training batch (one d_step + one g_step) of registry model `name` in fit_gan, with or without
     mixed precision, after one untimed warm-up batch. The images are random pixels of the model's shape: the
     cost does not depend on what they show. Returns {"seconds_per_batch", "Loss_D", "Loss_G", "finite"}."""
-    from .inference import generate
-    from .train import fit_gan
+    from ..inference import generate
+    from ..train import fit_gan
 
     torch.manual_seed(seed)
     cfg, nets = registry.build(name, device)

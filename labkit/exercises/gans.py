@@ -1,4 +1,4 @@
-"""The exercise checks of notebooks 03 (the MLP GAN) and 04 (the DCGAN) (see labkit.checks for how a check cell uses them)."""
+"""The exercise checks of notebooks 03 (the MLP GAN) and 04 (the DCGAN) (see labkit.exercises.checks for how a check cell uses them)."""
 from __future__ import annotations
 
 import copy
@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checking import (_ACTIVATIONS, _Fail, _call, _close, _describe, _expect, _gradients_like, _known_mistake, _leaves,
-                       _module, _n_params, _needs_grad, _reference, _run, _sequence, _shape, _snapshot, _tensor,
-                       _untouched, reference_conv_transpose_out, reference_d_step, reference_g_block)
+from .harness import (_ACTIVATIONS, _Fail, _call, _close, _describe, _expect, _gradients_like, _known_mistake, _leaves,
+                      _module, _n_params, _needs_grad, _reference, _run, _sequence, _shape, _snapshot, _tensor,
+                      _untouched, reference_conv_transpose_out, reference_d_step, reference_g_block)
 
 
 # ---------------------------------------------------------------------------------------------------

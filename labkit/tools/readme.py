@@ -8,8 +8,8 @@ and is copied there by this module from the committed notebooks' outputs (lines 
 or from a manifest under weights/, with the machine it was measured on. Nothing between the markers is typed by
 hand, so after `make lab` (or `make weights`) one command brings the README in line:
 
-    python -m labkit.readme           # rewrite the marked blocks of README.md
-    python -m labkit.readme --check   # exit 1, naming the blocks, when README.md is out of date
+    python -m labkit.tools.readme           # rewrite the marked blocks of README.md
+    python -m labkit.tools.readme --check   # exit 1, naming the blocks, when README.md is out of date
 
 tests/test_prose.py runs the check, and flags numbers typed outside the blocks.
 """
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import nbformat
 
-from .config import ROOT
+from ..config import ROOT
 
 README = ROOT / "README.md"
 NOTEBOOKS = ROOT / "notebooks"
 WEIGHTS = ROOT / "weights"
-NOT_YET = "(not in the committed outputs yet: run `make lab`, then `python -m labkit.readme`)"
+NOT_YET = "(not in the committed outputs yet: run `make lab`, then `python -m labkit.tools.readme`)"
 
 
 class ReadmeError(Exception):
@@ -43,7 +43,7 @@ def cell_text(notebook: str, cell_id: str) -> str | None:
             if not cell.get("outputs"):
                 return None
             return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-    raise ReadmeError(f"notebooks/{notebook}: no cell with id {cell_id}; update BLOCKS in labkit/readme.py")
+    raise ReadmeError(f"notebooks/{notebook}: no cell with id {cell_id}; update BLOCKS in labkit/tools/readme.py")
 
 
 def machine(notebook: str) -> str:
@@ -69,7 +69,7 @@ def quote(notebook: str, cells: dict[str, list[str]]) -> list[str]:
             hits = [line.rstrip() for line in text.splitlines() if re.match(pattern, line.strip())]
             if not hits:
                 raise ReadmeError(f"notebooks/{notebook}, cell {cell_id}: no output line matches {pattern!r}; "
-                                  f"update BLOCKS in labkit/readme.py")
+                                  f"update BLOCKS in labkit/tools/readme.py")
             lines += hits
     return lines
 
@@ -175,7 +175,7 @@ def stale_blocks(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m labkit.readme", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m labkit.tools.readme", description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="only say whether README.md is up to date (exit 1 if not)")
     args = p.parse_args(argv)
     try:
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             stale = stale_blocks(text)
             if stale:
-                print(f"README.md: measured block(s) out of date: {', '.join(stale)}; run python -m labkit.readme")
+                print(f"README.md: measured block(s) out of date: {', '.join(stale)}; run python -m labkit.tools.readme")
                 return 1
             print("README.md: every measured block matches the notebooks and manifests")
             return 0

@@ -10,9 +10,9 @@ import os
 import shutil
 from pathlib import Path
 
-from .config import in_checkout, lab_path, where_outputs_go
+from ..config import in_checkout, lab_path, where_outputs_go
 
-from .errors import UsageError
+from ..errors import UsageError
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"  # the lab's numbered notebooks: 00_setup.ipynb ... 06_extensions.ipynb
 

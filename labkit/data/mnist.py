@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import data_dir, get_profile, lab_path
-from .data import DataError, notice
-from .errors import UsageError
+from ..config import data_dir, get_profile, lab_path
+from .loader import DataError, notice
+from ..errors import UsageError
 
 
 MNIST_SUBSET_FILE = "mnist_subset.npz"

@@ -1,6 +1,6 @@
 """Image files to tensors: a safe zip extractor and a decoder for folders and zips of paintings (any PIL mode).
 
-Introduced in notebooks/04_abstract_art_dcgan.ipynb (labkit.art uses it for the Kaggle set; a folder of your own
+Introduced in notebooks/04_abstract_art_dcgan.ipynb (labkit.data.art uses it for the Kaggle set; a folder of your own
 images works too).
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path, PureWindowsPath
 import numpy as np
 import torch
 
-from .data import DataError, notice, short_reason
+from .loader import DataError, notice, short_reason
 
 
 

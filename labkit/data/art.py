@@ -1,5 +1,5 @@
 """Abstract art for the DCGAN (notebook 04): the Kaggle "Abstract Art Gallery" (token, download, decoded cache),
-or the synthetic stand-in of labkit.synth when there is no token or no network.
+or the synthetic stand-in of labkit.data.synth when there is no token or no network.
 Everything here returns float32 (N, 3, 64, 64) in [-1, 1], the range of the DCGAN's Tanh output.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .config import data_dir, get_profile
-from .data import DataError, notice, short_reason
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..config import data_dir, get_profile
+from .loader import DataError, notice, short_reason
 from .images import images_from_folder, images_from_zip
 from .synth import synthetic_abstract_art
 
