@@ -389,7 +389,7 @@ def add_train_parser(sub) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from .config import display_path, get_device, get_profile, runs_dir
     from . import registry
-    from .run import TrainInterrupted, prepare_out, train_model
+    from .run import TrainInterrupted, num_epochs, prepare_out, train_model
 
     try:
         profile = get_profile(args.profile)  # --profile, else $LABKIT_PROFILE, else quick
@@ -404,10 +404,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = prepare_out(args.out or runs_dir() / profile.name)
     try:
         for name, entry, cfg in zip(names, entries, configs):
-            data = ({"synthetic": "synthetic abstract art", "kaggle": "the Kaggle Abstract Art Gallery (synthetic "
-                     "art without a token)"}[profile.art] if entry.data == "art" else
-                    {"subset": "the bundled MNIST subset", "full": "full MNIST (torchvision)"}[profile.mnist])
-            epochs = args.epochs or profile.epochs.get(name) or cfg.num_epochs
+            data = entry.dataset.describe(profile)
+            epochs = args.epochs or num_epochs(name, profile, cfg)
             changed = "".join(f", {key}={value!r}" for key, value in args.config)
             print(f"labkit train: {name}{changed}, profile {profile.name}, {epochs} epochs, data: {data}, "
                   f"out: {display_path(out)}", flush=True)

@@ -2,8 +2,8 @@
 
 Introduced in notebooks/05_comparison.ipynb. Models come from labkit.run.load_or_train, the same code and
 checkpoints as `labkit train`, so the notebooks and the command line share their models; every number comes from
-labkit.metrics. The functions here only decide *what* to measure for each kind of model:
-how to draw samples, which latents to interpolate between, which loss to watch.
+labkit.metrics. What a sample, a latent path and the training loss are for each kind of model, the model's family
+says (labkit.families); the functions here ask it.
 """
 from __future__ import annotations
 
@@ -14,11 +14,15 @@ from torch import nn
 
 from . import metrics
 from . import registry
-from .config import device_of
-from .data.loader import from_gan_range
-from .inference import generate, latent_codes
+from .inference import generate
 
-MNIST_MODELS = ("ae", "vae", "gan")  # the digit models of notebooks 01-03, in the order the tables show them
+
+def mnist_models() -> tuple[str, ...]:
+    """The digit models the notebooks build before notebook 05, in the registry's order (the tables' order)."""
+    return registry.names(dataset="mnist", before="05_comparison")
+
+
+MNIST_MODELS = mnist_models()  # ("ae", "vae", "gan") as the registry holds them at import; notebook 05 loops over it
 
 
 def label(name: str) -> str:
@@ -48,19 +52,12 @@ def latent_path_ends(name: str, nets: dict[str, nn.Module], test_x: torch.Tensor
     Autoencoders: the codes (VAE: the means mu) of n random pairs of test digits. GANs: pairs of prior draws.
     """
     g = torch.Generator().manual_seed(seed)
-    if registry.get(name).family == "gan":
-        net_G = nets["net_G"]
-        z = torch.randn(2 * n, *net_G.latent_shape, generator=g).to(device_of(net_G))
-        return (lambda z: from_gan_range(net_G(z))), z[:n], z[n:]
-    net = nets["net"]
-    idx = torch.randperm(len(test_x), generator=g)[:2 * n]
-    z = latent_codes(net, test_x[idx]).to(device_of(net))  # AE: z; VAE: mu
-    return net.decode, z[:n], z[n:]
+    return registry.get(name).family.latent_path_ends(nets, test_x, n, generator=g)
 
 
 def training_loss_key(name: str) -> str:
     """The per-epoch loss whose spread `loss_stability` reports: an autoencoder's training loss, a GAN's Loss_G."""
-    return "Loss_G" if registry.get(name).family == "gan" else "train_loss"
+    return registry.get(name).family.loss_key
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -70,7 +67,8 @@ def training_loss_key(name: str) -> str:
 def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *, clf: nn.Module,
                         train_x: torch.Tensor, test_x: torch.Tensor, num_samples: int, seed: int = 0,
                         num_paths: int = 64, last: int = 5) -> dict:
-    """Every number of the AE / VAE / GAN table for one model, as a flat dict (None where it does not apply)."""
+    """Every number of the AE / VAE / GAN table for one model, as a flat dict (None where it does not apply: the
+    columns of the other family, recon_mse for autoencoders and params_G for GANs)."""
     family = registry.get(name).family
     samples = sample_digits(name, nets, num_samples, seed=seed, train_x=train_x)
     coverage = metrics.mode_coverage(clf, samples)
@@ -78,9 +76,10 @@ def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *,
     smooth = metrics.latent_smoothness(decode, z_a, z_b, steps=10)
     key = training_loss_key(name)
     stability = metrics.loss_stability(history, key, last=last)
+    own = family.table_columns(nets, test_x)  # this family's columns
     row = {
         "model": label(name),
-        "recon_mse": metrics.reconstruction_error(nets["net"], test_x) if family == "autoencoder" else None,
+        "recon_mse": None,
         "fid": metrics.classifier_fid(clf, samples, test_x),
         "entropy": coverage["entropy"],
         "classes_covered": coverage["classes_covered"],
@@ -95,8 +94,7 @@ def measure_mnist_model(name: str, nets: dict[str, nn.Module], history: dict, *,
         "sec_per_epoch": sum(history["seconds"]) / len(history["seconds"]),
         "epochs": len(history["seconds"]),
     }
-    if family == "gan":
-        row["params_G"] = metrics.count_parameters(nets["net_G"])
+    row.update(own)
     return row
 
 

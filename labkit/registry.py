@@ -8,6 +8,8 @@ with latent_shape) and one `register(Entry(...))` call, here or in your own code
     register(Entry("wgan_gp", "WGAN-GP", "gan", WGANGPConfig, lambda cfg: {"net_G": Generator(cfg), ...},
                    train_options=lambda cfg: {"d_loss": critic_loss, ...}))
 
+Each entry holds its family object (labkit.families: how it trains, samples and is measured) and its dataset
+object (labkit.data.datasets: what it trains on); a new family or dataset is a new object passed to Entry.
 Nothing else in labkit names a model.
 """
 from __future__ import annotations
@@ -20,37 +22,43 @@ import torch
 from torch import nn
 
 from .config import use_cuda_speedups
-from .inference import generate
+from .data.datasets import DATASETS
+from .families import FAMILIES
 from .models import ae, cvae, dcgan, gan, sngan, vae, wgan_gp
 from .optim import adam
-
-FAMILIES = ("autoencoder", "gan")
 
 
 @dataclass(frozen=True)
 class Entry:
     """One model of the lab.
 
-    family "autoencoder": nets {"net": model}, trained by labkit.train.fit_autoencoder on images in [0, 1]; the
-        model has losses(x[, y]) -> {"loss", ...}, embed(x[, y]), decode(z[, y]), sample(n, generator=, data=).
-    family "gan": nets {"net_G": G, "net_D": D}, trained by labkit.train.fit_gan on images in [-1, 1]; G has
-        latent_shape (labkit.inference.generate samples it).
+    family "autoencoder" (labkit.families.AUTOENCODER): nets {"net": model}, trained by labkit.train.fit_autoencoder
+        on images in [0, 1]; the model has losses(x[, y]) -> {"loss", ...}, embed(x[, y]), decode(z[, y]),
+        sample(n, generator=, data=).
+    family "gan" (labkit.families.GAN): nets {"net_G": G, "net_D": D}, trained by labkit.train.fit_gan on images
+        in [-1, 1]; G has latent_shape (labkit.inference.generate samples it).
+    family and dataset may be given by name; the entry holds the objects (entry.family.name == "gan").
     """
 
     name: str  # what `labkit train --model` and load_or_train take, and the checkpoint's file name
     label: str  # how tables and plots call it
-    family: str  # "autoencoder" or "gan"
+    family: Any  # a labkit.families object, or its name: "autoencoder" or "gan"
     config: type  # the config dataclass; its defaults are the model's settings
     nets: Callable[[Any], dict[str, nn.Module]]  # config -> initialised networks, on the CPU
-    data: str = "mnist"  # "mnist" (digits) or "art" (64x64 abstract art)
+    dataset: Any = "mnist"  # a labkit.data.datasets object, or its name: "mnist" (digits) or "art" (64x64 art)
     labels: bool = False  # the model also takes each digit's class (a conditional VAE)
     prior: bool = False  # autoencoders: decode(z ~ N(0, I)) is a sample (VAE), not just noise (AE)
     train_options: Callable[[Any], dict] = field(default=lambda cfg: {})  # config -> extra fit_gan arguments
     notebook: str = ""  # where the lab introduces it
 
     def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ValueError(f"Entry({self.name!r}): family must be one of {FAMILIES}, got {self.family!r}")
+        for what, known in (("family", FAMILIES), ("dataset", DATASETS)):
+            value = getattr(self, what)
+            if isinstance(value, str):
+                if value not in known:
+                    raise ValueError(f"Entry({self.name!r}): {what} must be one of {tuple(known)} or a {what} "
+                                     f"object, got {value!r}")
+                object.__setattr__(self, what, known[value])  # frozen: set once, here
 
 
 MODELS: dict[str, Entry] = {}
@@ -68,6 +76,15 @@ def get(name: str) -> Entry:
         return MODELS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}: use one of {', '.join(MODELS)}") from None
+
+
+def names(*, dataset: str | None = None, family: str | None = None, before: str | None = None) -> tuple[str, ...]:
+    """The registered models' names, in the order they were registered, that train on `dataset` ("mnist"), are of
+    `family` ("gan") and were introduced in a notebook before the notebook `before` (the notebooks are numbered,
+    "05_comparison": the models of notebooks 01-04; a model of your own, with no notebook, is never before one)."""
+    return tuple(entry.name for entry in MODELS.values()
+                 if (dataset is None or entry.dataset.name == dataset) and (family is None or entry.family.name == family)
+                 and (before is None or "" < entry.notebook < before))
 
 
 def build(name: str, device: torch.device | str = "cpu", cfg=None) -> tuple[Any, dict[str, nn.Module]]:
@@ -91,11 +108,9 @@ def samples(name: str, nets: dict[str, nn.Module], n: int, *, seed: int = 0,
             data: torch.Tensor | None = None) -> torch.Tensor:
     """n new images of model `name` in [0, 1] on the CPU, from noise seeded with `seed` (the caller's random
     state is not touched). data: the training images, for a model without a prior (the AE fits a Gaussian to
-    their codes). Introduced in notebooks/05_comparison.ipynb."""
+    their codes). What a sample is, its family says (labkit.families). Introduced in notebooks/05_comparison.ipynb."""
     g = torch.Generator().manual_seed(seed)
-    if get(name).family == "gan":
-        return (generate(nets["net_G"], n, generator=g) * 0.5 + 0.5).clamp(0, 1)  # [-1, 1] -> [0, 1]
-    return nets["net"].sample(n, generator=g, data=data)
+    return get(name).family.sample(nets, n, generator=g, data=data)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -109,7 +124,7 @@ register(Entry("vae", "VAE", "autoencoder", vae.VAEConfig, lambda cfg: {"net": v
 register(Entry("gan", "GAN", "gan", gan.GANConfig,
                lambda cfg: {"net_G": gan.Generator(cfg), "net_D": gan.Discriminator(cfg)}, notebook="03_mnist_gan"))
 register(Entry("dcgan", "DCGAN", "gan", dcgan.DCGANConfig,
-               lambda cfg: dict(zip(("net_G", "net_D"), dcgan.build_dcgan(cfg))), data="art",
+               lambda cfg: dict(zip(("net_G", "net_D"), dcgan.build_dcgan(cfg))), dataset="art",
                notebook="04_abstract_art_dcgan"))
 register(Entry("cvae", "CVAE", "autoencoder", cvae.CVAEConfig, lambda cfg: {"net": cvae.CVAE(cfg)}, labels=True,
                prior=True, notebook="06_extensions"))

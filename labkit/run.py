@@ -16,63 +16,50 @@ from __future__ import annotations
 
 import errno
 import signal
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.utils import save_image
-from tqdm import tqdm
 
 from . import registry
 from .checkpoint import (DiskFullError, TrainError, checkpoint_state, locked, prepare_out,  # noqa: F401
                          resume_from, rng_state, save_checkpoint, set_rng_state, write_atomic, write_history)
-from .config import (Profile, device_of, display_path, get_device, get_profile, runs_dir, set_seed,
-                     use_cuda_speedups)
-from .data.loader import to_gan_range
+from .config import Profile, display_path, get_device, get_profile, runs_dir, set_seed
 from .errors import Interrupted, signals_held
+from .families import GAN, NUM_RECONSTRUCTIONS, NUM_SAMPLES  # noqa: F401  (labkit.run's old names)
 from .models.checks import MAX_EPOCHS
-from .data.mnist import load_mnist
-from .inference import reconstruct
-from .train import fit_autoencoder, fit_gan, loss_summary
-
-NUM_SAMPLES = 25  # images per sample grid: 5 x 5
-NUM_RECONSTRUCTIONS = 8  # test digits shown above their reconstructions
 
 
 def load_data(name: str, profile: Profile) -> dict[str, torch.Tensor | None]:
     """The training and test data of model `name` in the profile, in the range its family trains on:
     {"train_x", "train_y", "test_x", "test_y"}; labels only for a model that takes them, art has no test set."""
     entry = registry.get(name)
-    if entry.data == "art":
-        from .data.art import load_abstract_art
+    return entry.family.data(entry, profile)
 
-        x = load_abstract_art(source=profile.art, n_synthetic=profile.art_images)  # [-1, 1]
-        return {"train_x": x, "train_y": None, "test_x": None, "test_y": None}
-    (train_x, train_y), (test_x, test_y) = (load_mnist(train=t, source=profile.mnist) for t in (True, False))
-    if entry.family == "gan":  # [-1, 1], to match G's Tanh; a GAN is not scored on test digits while it trains
-        return {"train_x": to_gan_range(train_x), "train_y": None, "test_x": None, "test_y": None}
-    keep = entry.labels
-    return {"train_x": train_x, "train_y": train_y if keep else None, "test_x": test_x,
-            "test_y": test_y if keep else None}
+
+def num_epochs(name: str, profile: Profile, cfg=None) -> int:
+    """The epochs model `name` trains for in `profile`: the profile's own number where it has one (the quick
+    profile's short live runs), else the config's num_epochs (the seed's full run). cfg: default the entry's."""
+    return profile.epochs.get(name) or (cfg if cfg is not None else registry.get(name).config()).num_epochs
 
 
 def training_settings(name: str, cfg, profile: Profile, *, epochs: int | None = None, batch_size: int | None = None,
                       max_batches: int | None = None) -> tuple[int, int, int | None]:
     """(epochs, batch size, batches per epoch cap) for one run of model `name` with config `cfg`: explicit values
-    win, then the profile's, then the config's. The one place the profile's training settings are read.
-    Introduced in notebooks/04_abstract_art_dcgan.ipynb."""
-    epochs = epochs or profile.epochs.get(name) or cfg.num_epochs
-    if registry.get(name).data == "art":
-        batch_size = batch_size or profile.art_batch_size or cfg.batch_size
-        max_batches = max_batches or profile.art_max_batches
-    return epochs, batch_size or cfg.batch_size, max_batches
+    win, then the profile's (its epochs; the dataset's batch settings in it), then the config's. The one place the
+    profile's training settings are read. Introduced in notebooks/04_abstract_art_dcgan.ipynb."""
+    epochs = epochs or num_epochs(name, profile, cfg)
+    profile_batch, profile_cap = registry.get(name).dataset.batch_settings(profile)
+    batch_size = batch_size or profile_batch or cfg.batch_size
+    max_batches = max_batches if profile_cap is None else max_batches or profile_cap
+    return epochs, batch_size, max_batches
 
 
 def batches_per_epoch(num_images: int, batch_size: int, max_batches: int | None) -> int:
-    """GAN updates per epoch: whole batches only (fit_gan drops the last partial one), at most max_batches."""
-    return num_images // batch_size if max_batches is None else min(max_batches, num_images // batch_size)
+    """GAN updates per epoch: whole batches only (fit_gan drops the last partial one), at most max_batches.
+    (labkit.families: entry.family.batches_per_epoch for any family.)"""
+    return GAN.batches_per_epoch(num_images, batch_size, max_batches)
 
 
 def train_model(name: str, *, out: Path, profile: Profile, device: torch.device, epochs: int | None = None,
@@ -99,12 +86,9 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
     cfg, nets = registry.build(name, device, cfg)
     epochs, batch_size, max_batches = training_settings(name, cfg, profile, epochs=epochs, batch_size=batch_size,
                                                         max_batches=max_batches)
-    data = load_data(name, profile)
-    if max_batches is not None and entry.family == "autoencoder":
-        for key in ("train_x", "train_y"):  # fit_autoencoder has no batch cap: use fewer images
-            data[key] = None if data[key] is None else data[key][: max_batches * batch_size]
+    data = entry.family.cap(load_data(name, profile), batch_size, max_batches)  # an AE: fewer images
     opts = registry.optimizers(cfg, nets)
-    fixed = _fixed_inputs(name, nets, data, device)
+    fixed = entry.family.fixed_inputs(entry, cfg, nets, data, device)  # the image grids' inputs
 
     _check_settings(name, nets, data["train_x"], epochs=epochs, batch_size=batch_size, max_batches=max_batches,
                     image_every=image_every, seed=seed)
@@ -135,7 +119,7 @@ def _check_settings(name: str, nets: dict[str, nn.Module], train_x: torch.Tensor
         raise TrainError(f"--batch-size {batch_size}: larger than the {n:,} training images of {name}; "
                          f"use at most {n:,}")
     batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for net in nets.values() for m in net.modules())
-    last = n % batch_size if registry.get(name).family == "autoencoder" else 0  # GAN loops drop a partial batch
+    last = 0 if registry.get(name).family.drop_last else n % batch_size  # the batch left over, where it trains
     if batchnorm and (batch_size < 2 or last == 1):
         raise TrainError(f"--batch-size {batch_size}: {name} trains BatchNorm layers, which need at least 2 images "
                          f"in every batch ({n:,} images); use --batch-size 2 or more"
@@ -177,32 +161,13 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
             done["epoch"] = epoch
             write_history(out, run_name, history)
             if epoch % image_every == 0 or epoch == epochs:
-                _save_images(name, nets, fixed, history, image_dir, epoch)
+                entry.family.save_images(entry, nets, fixed, history, image_dir, epoch)
 
     try:
-        if entry.family == "gan":
-            amp = use_cuda_speedups(getattr(cfg, "amp", False), device)  # a config with `amp` (the DCGAN's): on CUDA
-            if precision == "fp32":
-                amp = False
-            elif precision == "mixed":
-                amp = True  # ... and, asked for, bfloat16 on a CPU
-            history = fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                              num_epochs=epochs, batch_size=batch_size, device=device, fixed_noise=fixed["z"],
-                              start_epoch=start_epoch, history=history, on_epoch_end=on_epoch_end,
-                              log_every=log_every, progress=progress, amp=amp, max_batches=max_batches,
-                              print_every=print_every, desc=entry.label, **entry.train_options(cfg))
-            return nets, history
-
-        def report(epoch: int, history: dict) -> None:
-            line = f"[{epoch:>3}/{epochs}] " + "  ".join(loss_summary(history, split) for split in ("train", "test"))
-            if progress and (epoch % print_every == 0 or epoch == epochs):
-                tqdm.write(line, file=sys.stdout)
-            on_epoch_end(epoch, history)
-
-        history = fit_autoencoder(nets["net"], train_x, data["test_x"], opt=opts["opt"], num_epochs=epochs,
-                                  batch_size=batch_size, device=device, start_epoch=start_epoch, history=history,
-                                  on_epoch_end=report, progress=progress, train_y=data["train_y"],
-                                  test_y=data["test_y"])
+        history = entry.family.fit(entry, cfg, nets, opts, data, fixed, epochs=epochs, batch_size=batch_size,
+                                   device=device, start_epoch=start_epoch, history=history,
+                                   on_epoch_end=on_epoch_end, progress=progress, print_every=print_every,
+                                   log_every=log_every, max_batches=max_batches, precision=precision)
         return nets, history
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", signal.SIGINT)
@@ -246,47 +211,3 @@ def load_or_train(name: str, *, profile: Profile | str | None = None, device: to
     for net in nets.values():
         net.eval()
     return nets, history
-
-
-def _fixed_inputs(name: str, nets: dict[str, nn.Module], data: dict, device: torch.device) -> dict[str, torch.Tensor]:
-    """What every image grid of the run is made from, kept in the checkpoint: 25 latent vectors "z", and for
-    autoencoders 8 test digits "x" spread over the test set (with their labels "x_y" and 25 sample labels "y"
-    for a model that takes labels)."""
-    entry = registry.get(name)
-    if entry.family == "gan":
-        return {"z": torch.randn(NUM_SAMPLES, *nets["net_G"].latent_shape, device=device)}
-    net, test_x = nets["net"], data["test_x"]
-    fixed = {"z": torch.randn(NUM_SAMPLES, net.cfg.latent_dim, device=device)}
-    spread = torch.linspace(0, len(test_x) - 1, NUM_RECONSTRUCTIONS).long()  # not just the first class
-    fixed["x"] = test_x[spread].clone()
-    if entry.labels:
-        fixed["x_y"] = data["test_y"][spread].clone()
-        fixed["y"] = torch.arange(NUM_SAMPLES) % int(data["test_y"].max() + 1)  # every class in turn
-    return fixed
-
-
-def _save_png(images: torch.Tensor, path: Path, **grid) -> None:
-    """torchvision's save_image, written atomically: a stop at any moment leaves the old PNG or the new one."""
-    write_atomic(path, lambda f: save_image(images, f, format="png", **grid))
-
-
-@torch.no_grad()
-def _save_images(name: str, nets: dict[str, nn.Module], fixed: dict[str, torch.Tensor], history: dict,
-                 image_dir: Path, epoch: int) -> None:
-    """The PNGs for one epoch (see the module docstring)."""
-    entry = registry.get(name)
-    if entry.family == "gan":
-        samples = history["samples"][-1].float() / 255  # G(fixed z) after this epoch, uint8 -> [0, 1]
-        _save_png(samples, image_dir / f"epoch_{epoch}.png", nrow=5, pad_value=1.0)
-        return
-    net = nets["net"]
-    net.eval()
-    device = device_of(net)
-    if entry.prior:
-        labels = (fixed["y"].to(device),) if "y" in fixed else ()
-        _save_png(net.decode(fixed["z"], *labels).cpu(), image_dir / f"sample_epoch_{epoch}.png", nrow=5,
-                  pad_value=1.0)
-    x = fixed["x"]
-    rows = torch.cat([x.cpu(), reconstruct(net, x, fixed.get("x_y"))])  # originals (top row) above reconstructions
-    _save_png(rows, image_dir / f"reconstruction_epoch_{epoch}.png", nrow=len(x), pad_value=1.0)
-    net.train()

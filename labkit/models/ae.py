@@ -25,7 +25,7 @@ class AEConfig(Config):
     img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
     lr: float = 1e-3  # Adam learning rate
     batch_size: int = 128
-    num_epochs: int = 30  # the full run; the quick profile uses profile.epochs["ae"]
+    num_epochs: int = 30  # the seed's run, in both profiles (labkit.run.num_epochs)
 
 
 def _mlp(widths: tuple[int, ...]) -> list[nn.Module]:

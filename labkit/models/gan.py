@@ -27,7 +27,7 @@ class GANConfig(Config):
     lr: float = 2e-4  # Adam learning rate, for both networks
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas; beta1 = 0.5 steadies the adversarial game (DCGAN paper)
     batch_size: int = 64
-    num_epochs: int = 100  # the full run; the quick profile uses profile.epochs["gan"]
+    num_epochs: int = 100  # the seed's run, in both profiles (labkit.run.num_epochs)
 
 
 def _block(n_in: int, n_out: int, *, batchnorm: bool, slope: float) -> list[nn.Module]:

@@ -24,7 +24,7 @@ class VAEConfig(Config):
     img_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of an MNIST digit
     lr: float = 1e-3  # Adam learning rate
     batch_size: int = 128
-    num_epochs: int = 50  # the full run; the quick profile uses profile.epochs["vae"]
+    num_epochs: int = 50  # the seed's run, in both profiles (labkit.run.num_epochs)
     beta: float = 1.0  # weight of the KL term: 1 is the ELBO; > 1 a beta-VAE (Higgins et al. 2017), notebook 06
     free_bits: float = 0.0  # nats of KL per latent dim that cost nothing (Kingma et al. 2016); 0 = off
 

@@ -490,7 +490,7 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
     from ..data.mnist import load_mnist
     from ..data.synth import synthetic_abstract_art
     from .. import registry
-    from ..run import batches_per_epoch, training_settings
+    from ..run import batches_per_epoch, num_epochs, training_settings
     from ..train import fit_autoencoder, fit_gan
 
     prof, device = get_profile(profile), get_device(device or "auto")
@@ -546,7 +546,7 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
         epoch["wgan_gp"] = _seconds(lambda: wgan_batches(10)) / 10 * (len(x) // wcfg.batch_size)
 
     speed = epoch["ae"] / REFERENCE_AE_EPOCH  # > 1: this machine is slower than the reference
-    e = prof.epochs
+    e = {name: num_epochs(name, prof) for name in ("ae", "vae", "gan")}  # the profile's, else the config's
     training = {
         "01_autoencoder": 2 * e["ae"] * epoch["ae"],  # the 32-D AE and the 2-D AE
         "02_vae": 2 * e["vae"] * epoch["vae"] + e["ae"] * epoch["ae"],  # VAE, 2-D VAE, 2-D AE (the AE is loaded)
