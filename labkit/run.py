@@ -35,7 +35,7 @@ from .errors import Interrupted, signals_held
 from .models.checks import MAX_EPOCHS
 from .data.mnist import load_mnist
 from .inference import reconstruct
-from .train import fit_autoencoder, fit_gan, loss_summary
+from .train import GANLog, GANStep, fit_autoencoder, fit_gan, loss_summary, sample_grids
 
 NUM_SAMPLES = 25  # images per sample grid: 5 x 5
 NUM_RECONSTRUCTIONS = 8  # test digits shown above their reconstructions
@@ -187,10 +187,11 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
             elif precision == "mixed":
                 amp = True  # ... and, asked for, bfloat16 on a CPU
             history = fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                              num_epochs=epochs, batch_size=batch_size, device=device, fixed_noise=fixed["z"],
-                              start_epoch=start_epoch, history=history, on_epoch_end=on_epoch_end,
-                              log_every=log_every, progress=progress, amp=amp, max_batches=max_batches,
-                              print_every=print_every, desc=entry.label, **entry.train_options(cfg))
+                              num_epochs=epochs, batch_size=batch_size, device=device,
+                              step=GANStep(amp=amp, **entry.train_options(cfg)), history=history,
+                              callbacks=[sample_grids(nets["net_G"], fixed["z"]), on_epoch_end],
+                              max_batches=max_batches,
+                              log=GANLog(print_every, log_every, entry.label) if progress else None)
             return nets, history
 
         def report(epoch: int, history: dict) -> None:
