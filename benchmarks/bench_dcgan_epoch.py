@@ -29,7 +29,7 @@ from labkit.config import get_device, set_seed  # noqa: E402
 from labkit import registry  # noqa: E402
 from labkit.config import use_cuda_speedups  # noqa: E402
 from labkit.models.dcgan import DCGANConfig, build_dcgan  # noqa: E402
-from labkit.train import fit_gan  # noqa: E402
+from labkit.train import GANStep, fit_gan, sample_grids  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -63,17 +63,18 @@ def seconds_per_batch(args: argparse.Namespace) -> float:
     net_G, net_D = build_dcgan(cfg, device)
     opt_G, opt_D = itemgetter("opt_G", "opt_D")(registry.optimizers(cfg, {"net_G": net_G, "net_D": net_D}))
     real_x = torch.rand(args.batch_size * args.batches, cfg.nc, 64, 64).mul_(2).sub_(1)  # (N, 3, 64, 64) in [-1, 1]
-    fixed_noise = torch.randn(64, cfg.latent_dim, 1, 1, device=device)
-    kwargs = dict(opt_G=opt_G, opt_D=opt_D, batch_size=args.batch_size, device=device, fixed_noise=fixed_noise,
-                  progress=False, amp=use_cuda_speedups(cfg.amp, device) or (args.cpu_bf16 and device.type == "cpu"))
+    amp = use_cuda_speedups(cfg.amp, device) or (args.cpu_bf16 and device.type == "cpu")
+    fixed_noise = torch.randn(64, cfg.latent_dim, 1, 1, device=device)  # the epoch's grid, as labkit train draws it
+    kwargs = dict(opt_G=opt_G, opt_D=opt_D, batch_size=args.batch_size, device=device, log=None, step=GANStep(amp=amp),
+                  callbacks=[sample_grids(net_G, fixed_noise)])
     history = None
     if args.warmup:  # first calls pay for allocator growth, cuDNN autotuning, thread-pool start-up
         history = fit_gan(net_G, net_D, real_x, num_epochs=1, max_batches=args.warmup, **kwargs)
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    fit_gan(net_G, net_D, real_x, num_epochs=1 + bool(args.warmup), start_epoch=int(bool(args.warmup)),
-            history=history, max_batches=args.batches, **kwargs)  # fit_gan reads loss values each epoch: synced
+    fit_gan(net_G, net_D, real_x, num_epochs=1 + bool(args.warmup), history=history, max_batches=args.batches,
+            **kwargs)  # fit_gan reads loss values each epoch: synced
     return (time.perf_counter() - start) / args.batches
 
 

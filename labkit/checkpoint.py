@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import display_path
+from .config import display_path, machine
 from .errors import EXIT_ERROR, LabkitError, UsageError, signals_held
 
 
@@ -240,15 +240,24 @@ def write_history(out: Path, name: str, history: dict) -> Path:
 # The run checkpoint of `labkit train` / labkit.run: one dict per model, the same layout for every model
 # ---------------------------------------------------------------------------------------------------
 
+RENAMED = {"nz": "latent_dim"}  # config fields renamed since a checkpoint or release was written (nz: the paper's name)
+
+
+def saved_config(config: dict) -> dict:
+    """A config as a checkpoint stores it (asdict), ready for its dataclass: lists back to tuples, and fields
+    renamed since (RENAMED) under their new names."""
+    return {RENAMED.get(k, k): tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+
+
 def checkpoint_state(name: str, cfg, profile, epoch: int, nets: dict[str, nn.Module],
                      opts: dict[str, torch.optim.Optimizer], fixed: dict[str, torch.Tensor], history: dict) -> dict:
     """Everything a resumed run needs: weights, optimiser moments, the fixed inputs of the image grids,
-    the epoch count, the random-number state and the history so far."""
+    the epoch count, the random-number state, the history so far and the machine it trains on (for a release)."""
     return {
         "model": name, "config": asdict(cfg), "profile": profile.name, "epoch": epoch,
         "nets": {key: net.state_dict() for key, net in nets.items()},
         "opts": {key: opt.state_dict() for key, opt in opts.items()},
-        "fixed": fixed, "rng": rng_state(), "history": history,
+        "fixed": fixed, "rng": rng_state(), "history": history, "machine": machine(),
     }
 
 
@@ -273,9 +282,7 @@ def load_trained(path: str | Path, name: str, nets: dict[str, nn.Module]) -> dic
 
 def _check_same_settings(path: Path, state, cfg) -> None:
     """CheckpointError naming the first config field (but lr) in which checkpoint `state` and `cfg` differ."""
-    config = state.get("config", {}) if isinstance(state, dict) else {}
-    saved = {("latent_dim" if k == "nz" else k): tuple(v) if isinstance(v, list) else v  # nz: the DCGAN's old name
-             for k, v in config.items()}
+    saved = saved_config(state.get("config", {}) if isinstance(state, dict) else {})
     for key, value in asdict(cfg).items():
         if key != "lr" and key in saved and saved[key] != value:
             raise CheckpointError(f"{path}: was trained with {key}={saved[key]!r}, not {value!r}; give this "

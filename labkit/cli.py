@@ -66,16 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_notebooks_parser(sub)
     add_train_parser(sub)
 
-    release = sub.add_parser("release", help="export a finished DCGAN run to weights/ with a checksummed manifest",
+    release = sub.add_parser("release", help="export a finished GAN run to weights/ with a checksummed manifest",
                              description="Write the generator (float16), fixed-noise grids, history and a manifest "
-                                         "(sha256 per file, commands, data, metrics) of a finished `labkit train "
-                                         "--model dcgan` run. `make weights` runs the training and this.")
+                                         "(sha256 per file, commands, data, metrics) of a finished `labkit train` "
+                                         "run of any GAN. `make weights` runs the training and this.")
     what = release.add_mutually_exclusive_group(required=True)
     what.add_argument("--run", type=_path, metavar="CHECKPOINT", help="the run's checkpoint, e.g. runs/release/dcgan.pt")
     what.add_argument("--remeasure", type=_path, metavar="DIR",
                       help="score a shipped release (e.g. weights/dcgan) from its own files and rewrite its manifest "
                            "with today's figures (labkit.image_stats); its weights and grids stay as they are")
-    release.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/dcgan")
+    release.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/<model>")
     release.add_argument("--command", action="append", default=[], metavar="TEXT",
                          help="the command that trained the run, for the manifest (repeatable)")
     release.add_argument("--precision", choices=["auto", "fp32", "mixed"], default="auto",
@@ -219,7 +219,7 @@ def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from .tools.weights import release_dcgan, remeasure_release
+    from .tools.weights import release, remeasure_release
 
     if args.remeasure:
         manifest = remeasure_release(args.remeasure)
@@ -230,9 +230,8 @@ def _cmd_release(args: argparse.Namespace) -> int:
         return 0
     _writable(args.out)
 
-    manifest = release_dcgan(args.run, args.out, commands=args.command or ["labkit release"],
-                             precision=args.precision)
-    print(f"labkit: released the DCGAN ({manifest['epochs']} epochs): " +
+    manifest = release(args.run, args.out, commands=args.command or ["labkit release"], precision=args.precision)
+    print(f"labkit: released {manifest['model']} ({manifest['epochs']} epochs): " +
           ", ".join(f"{k} {v}" for k, v in manifest["metrics"].items()))
     return 0
 

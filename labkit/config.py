@@ -5,6 +5,7 @@ Introduced in notebooks/00_setup.ipynb. Nothing here runs on import except readi
 from __future__ import annotations
 
 import os
+import platform
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,3 +195,9 @@ def device_of(net: torch.nn.Module) -> torch.device:
     """The device a network's parameters live on (the CPU for a network without parameters)."""
     p = next(net.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
+
+
+def machine() -> str:
+    """This machine as a manifest records it: "x86_64 CPU (AVX512), 2 threads" (and the GPU, where one is used)."""
+    cpu = f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads"
+    return cpu + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")

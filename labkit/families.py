@@ -32,7 +32,7 @@ from .checkpoint import write_atomic
 from .config import device_of, use_cuda_speedups
 from .data.loader import from_gan_range, to_gan_range
 from .inference import generate, latent_codes, reconstruct
-from .train import fit_autoencoder, fit_gan, loss_summary
+from .train import GANLog, GANStep, fit_autoencoder, fit_gan, loss_summary, sample_grids
 
 NUM_SAMPLES = 25  # images per sample grid: 5 x 5
 NUM_RECONSTRUCTIONS = 8  # test digits shown above their reconstructions
@@ -185,10 +185,11 @@ class GANFamily:
             amp = True  # ... and, asked for, bfloat16 on a CPU
         train_x = data["train_x"]
         history = fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                          num_epochs=epochs, batch_size=batch_size, device=device, fixed_noise=fixed["z"],
-                          start_epoch=start_epoch, history=history, on_epoch_end=on_epoch_end,
-                          log_every=log_every, progress=progress, amp=amp, max_batches=max_batches,
-                          print_every=print_every, desc=entry.label, **entry.train_options(cfg))
+                          num_epochs=epochs, batch_size=batch_size, device=device,
+                          step=GANStep(amp=amp, **entry.train_options(cfg)), history=history,
+                          callbacks=[sample_grids(nets["net_G"], fixed["z"]), on_epoch_end],
+                          max_batches=max_batches,
+                          log=GANLog(print_every, log_every, entry.label) if progress else None)
         return history
 
     def save_images(self, entry, nets: dict[str, nn.Module], fixed: dict[str, torch.Tensor], history: dict,

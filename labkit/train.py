@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from .data.loader import tensor_loader
+from .config import device_of
 from .inference import gan_samples
 from .models.gan import discriminator_loss, generator_loss
 
@@ -177,83 +180,123 @@ def format_gan_losses(loss_D: float, loss_G: float, D_x: float, D_G_z1: float, D
             f"D(G(z)): {D_G_z1:.4f}/{D_G_z2:.4f}")
 
 
+@dataclass(frozen=True)
+class GANStep:
+    """How each batch updates the two networks: the losses d_step and g_step use and how often G steps.
+    A registry entry's train_options(cfg) gives the fields that differ from the seed's: GANStep(**options)."""
+
+    d_loss: Callable = discriminator_loss  # D's loss of (D(x), D(G(z))): the seed's BCE pair by default
+    g_loss: Callable = generator_loss  # G's loss of D(G(z)): the non-saturating loss by default
+    penalty: Callable | None = None  # an extra term penalty(net_D, x, fake) on D's loss (WGAN-GP's gradient penalty)
+    d_steps: int = 1  # D steps per G step (WGAN-GP: 5); each D step sees a fresh batch and fresh fakes
+    amp: bool = False  # mixed precision: float16 + GradScaler on CUDA, bfloat16 on a CPU; ignored elsewhere
+
+
+def sample_grids(net_G: nn.Module, fixed_noise: torch.Tensor):
+    """A callback that appends G(fixed_noise) to history["samples"] after every epoch (uint8, see gan_samples):
+    one noise batch for the whole run, so grids are comparable across epochs."""
+    def callback(epoch: int, history: dict) -> None:
+        z = fixed_noise.to(device_of(net_G))
+        history.setdefault("samples", []).append(gan_samples(net_G, z))
+    return callback
+
+
+@dataclass(frozen=True)
+class GANLog:
+    """What fit_gan prints: a progress bar over epochs labelled `desc`, pytorch/examples' loss line every
+    `print_every` epochs (and at the last) and, with log_every, the batch losses every this many batches."""
+
+    print_every: int = 1
+    log_every: int | None = None
+    desc: str = "GAN"
+
+    def bar(self, start_epoch: int, num_epochs: int) -> tqdm:
+        return tqdm(range(start_epoch, num_epochs), desc=self.desc, unit="epoch", initial=start_epoch,
+                    total=num_epochs, file=sys.stdout)  # stdout: not a red warning in Jupyter
+
+    def batch(self, epoch: int, num_epochs: int, i: int, n_batches: int, batch: dict) -> None:
+        if self.log_every and (i + 1) % self.log_every == 0:
+            tqdm.write(f"[{epoch + 1:>3}/{num_epochs}][{i + 1:>4}/{n_batches}] "
+                       + format_gan_losses(*(float(batch.get(k, float("nan"))) for k in GAN_KEYS)), file=sys.stdout)
+
+    def epoch(self, bar: tqdm, epoch: int, num_epochs: int, history: dict) -> None:
+        if epoch % self.print_every == 0 or epoch == num_epochs:
+            tqdm.write(f"[{epoch:>3}/{num_epochs}] " + format_gan_losses(*(history[k][-1] for k in GAN_KEYS)),
+                       file=sys.stdout)
+            bar.set_postfix(Loss_D=f"{history['Loss_D'][-1]:.3f}", Loss_G=f"{history['Loss_G'][-1]:.3f}")
+
+
 def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: torch.optim.Optimizer,
             opt_D: torch.optim.Optimizer, num_epochs: int, batch_size: int, device: torch.device | str,
-            fixed_noise: torch.Tensor, start_epoch: int = 0, history: dict | None = None, on_epoch_end=None,
-            log_every: int | None = None, progress: bool = True, amp: bool = False,
-            max_batches: int | None = None, print_every: int = 1, d_loss=discriminator_loss,
-            g_loss=generator_loss, penalty=None, d_steps: int = 1, desc: str = "GAN") -> dict:
+            step: GANStep = GANStep(), history: dict | None = None, callbacks=(), max_batches: int | None = None,
+            log: GANLog | None = GANLog()) -> dict:
     """Train a GAN with alternating d_step / g_step and return its per-epoch history.
 
     Introduced in notebooks/03_mnist_gan.ipynb; notebook 04 reuses it for the DCGAN.
     real_x:      all training images (N, C, H, W), scaled to [-1, 1] (labkit.data.to_gan_range).
-    num_epochs:  the total: epochs start_epoch+1 .. num_epochs run, so a resumed run passes the same number.
-    fixed_noise: one noise batch for the whole run; after every epoch G(fixed_noise) is appended to
-                 history["samples"] (uint8, see gan_samples), so grids are comparable across epochs.
-                 New noise is drawn with the same shape per sample: (nz,) for the MLP, (nz, 1, 1) for DCGAN.
-    history:     Loss_D, Loss_G, D_x, D_G_z1, D_G_z2 (batch means), seconds, samples; pass the previous
-                 history (and start_epoch) to resume.
-    on_epoch_end(epoch, history): called after each epoch with the number of epochs completed.
-    log_every:   also print the batch losses every this many batches.
-    progress:    a progress bar over epochs and a summary line every `print_every` epochs (False: silent).
-    amp:         mixed precision: float16 autocast + GradScaler on CUDA; bfloat16 autocast on a CPU (fast only
-                 on CPUs with bfloat16 instructions, e.g. AVX-512-BF16 or AMX; no scaler needed); ignored elsewhere.
+    num_epochs:  the total: epochs len(history)+1 .. num_epochs run, so a resumed run passes the same number.
+    step:        the losses, D steps per G step and precision (GANStep; the seed's BCE GAN by default).
+    history:     Loss_D, Loss_G, D_x, D_G_z1, D_G_z2 (batch means) and seconds per epoch; pass the previous
+                 history to resume (training continues after its last epoch).
+    callbacks:   functions callback(epoch, history) called in order after each epoch with the number of epochs
+                 completed: sample_grids(net_G, fixed_noise) keeps history["samples"], labkit.run checkpoints.
     max_batches: stop each epoch after this many batches (smoke tests, short runs).
-    d_loss, g_loss, penalty: the losses d_step and g_step use (default: the seed's BCE pair, no penalty).
-    d_steps:     D steps per G step (WGAN-GP: 5): G steps on every d_steps-th batch, each D step sees a fresh
-                 batch and fresh fakes; Loss_G and D_G_z2 are means over G's steps.
-    desc:        the progress bar's label (labkit.run passes the model's, e.g. "WGAN-GP").
+    log:         what is printed (GANLog: bar, a loss line every print_every epochs, batch lines); None: silent.
     """
     device = torch.device(device)
-    amp = bool(amp) and device.type in ("cuda", "cpu")
-    cuda_amp = amp and device.type == "cuda"  # float16 needs a GradScaler; bfloat16 has float32's range
-    scaler_D = torch.amp.GradScaler("cuda") if cuda_amp else None  # one per network: they step independently
-    scaler_G = torch.amp.GradScaler("cuda") if cuda_amp else None
-    if history is None:
-        history = {key: [] for key in (*GAN_KEYS, "seconds", "samples")}
-    fixed_noise = fixed_noise.to(device)
+    history = {key: [] for key in (*GAN_KEYS, "seconds")} if history is None else history
     loader = tensor_loader(real_x, batch_size=batch_size, shuffle=True, drop_last=True)
     n_batches = len(loader) if max_batches is None else min(len(loader), max_batches)
     if n_batches == 0:
         raise ValueError(f"fit_gan: {len(real_x)} images is less than one batch of {batch_size}; "
                          f"lower batch_size or use more data")
-
+    update = _GANUpdate(net_G, net_D, opt_G, opt_D, step, device)
+    start_epoch = len(history["Loss_D"])
     net_G.train()
     net_D.train()
-    bar = tqdm(range(start_epoch, num_epochs), desc=desc, unit="epoch", initial=start_epoch, total=num_epochs,
-               disable=not progress, file=sys.stdout)  # stdout: not a red warning in Jupyter
+    bar = log.bar(start_epoch, num_epochs) if log else range(start_epoch, num_epochs)
     for epoch in bar:
         t0 = time.perf_counter()
-        sums = dict.fromkeys(GAN_KEYS, 0.0)
-        g_updates = 0
+        sums, g_updates = dict.fromkeys(GAN_KEYS, 0.0), 0
         for i, (x,) in enumerate(loader):
             if i == n_batches:
                 break
-            x = x.to(device, non_blocking=True)  # (B, C, H, W) real images in [-1, 1]
-            z = torch.randn(len(x), *fixed_noise.shape[1:], device=device)  # (B, nz) or (B, nz, 1, 1)
-            g_turn = (i + 1) % d_steps == 0  # with d_steps = 1: every batch
-            with torch.autocast(device.type, enabled=amp), torch.set_grad_enabled(g_turn):
-                fake = net_G(z)  # (B, C, H, W), kept attached on G's turn: the G step backpropagates through it
-            loss_D, D_x, D_G_z1 = d_step(x, fake, net_D, opt_D, loss_fn=d_loss, penalty=penalty, scaler=scaler_D,
-                                         amp=amp)
-            batch = {"Loss_D": loss_D, "D_x": D_x, "D_G_z1": D_G_z1}
-            if g_turn:
-                batch["Loss_G"], batch["D_G_z2"] = g_step(fake, net_D, opt_G, loss_fn=g_loss, scaler=scaler_G, amp=amp)
-                g_updates += 1
+            batch = update(x, g_turn=(i + 1) % step.d_steps == 0)  # with d_steps = 1: G steps on every batch
+            g_updates += "Loss_G" in batch
             for key, value in batch.items():
                 sums[key] = sums[key] + value  # tensors on the device: no GPU sync per batch
-            if log_every and (i + 1) % log_every == 0:
-                tqdm.write(f"[{epoch + 1:>3}/{num_epochs}][{i + 1:>4}/{n_batches}] "
-                           + format_gan_losses(*(float(batch.get(k, float("nan"))) for k in GAN_KEYS)), file=sys.stdout)
+            if log:
+                log.batch(epoch, num_epochs, i, n_batches, batch)
         for key in GAN_KEYS:
             per = g_updates if key in ("Loss_G", "D_G_z2") else n_batches
             history[key].append(float(sums[key]) / max(per, 1))
-        history["samples"].append(gan_samples(net_G, fixed_noise))
         history["seconds"].append(time.perf_counter() - t0)
-        if progress and ((epoch + 1) % print_every == 0 or epoch + 1 == num_epochs):
-            tqdm.write(f"[{epoch + 1:>3}/{num_epochs}] " + format_gan_losses(*(history[k][-1] for k in GAN_KEYS)),
-                       file=sys.stdout)
-            bar.set_postfix(Loss_D=f"{history['Loss_D'][-1]:.3f}", Loss_G=f"{history['Loss_G'][-1]:.3f}")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, history)
+        if log:
+            log.epoch(bar, epoch + 1, num_epochs, history)
+        for callback in callbacks:
+            callback(epoch + 1, history)
     return history
+
+
+class _GANUpdate:
+    """One batch of fit_gan: fresh noise, fakes G(z), one d_step and (on G's turn) one g_step."""
+
+    def __init__(self, net_G, net_D, opt_G, opt_D, step: GANStep, device: torch.device) -> None:
+        self.nets, self.opts, self.step, self.device = (net_G, net_D), (opt_G, opt_D), step, device
+        self.amp = bool(step.amp) and device.type in ("cuda", "cpu")
+        cuda_amp = self.amp and device.type == "cuda"  # float16 needs a GradScaler; bfloat16 has float32's range
+        self.scalers = [torch.amp.GradScaler("cuda") if cuda_amp else None for _ in range(2)]  # D's, G's: one each
+
+    def __call__(self, x: torch.Tensor, g_turn: bool) -> dict[str, torch.Tensor]:
+        (net_G, net_D), (opt_G, opt_D), step, amp = self.nets, self.opts, self.step, self.amp
+        x = x.to(self.device, non_blocking=True)  # (B, C, H, W) real images in [-1, 1]
+        z = torch.randn(len(x), *net_G.latent_shape, device=self.device)  # (B, nz) or (B, nz, 1, 1)
+        with torch.autocast(self.device.type, enabled=amp), torch.set_grad_enabled(g_turn):
+            fake = net_G(z)  # (B, C, H, W), kept attached on G's turn: the G step backpropagates through it
+        loss_D, D_x, D_G_z1 = d_step(x, fake, net_D, opt_D, loss_fn=step.d_loss, penalty=step.penalty,
+                                     scaler=self.scalers[0], amp=amp)
+        batch = {"Loss_D": loss_D, "D_x": D_x, "D_G_z1": D_G_z1}
+        if g_turn:
+            batch["Loss_G"], batch["D_G_z2"] = g_step(fake, net_D, opt_G, loss_fn=step.g_loss, scaler=self.scalers[1],
+                                                      amp=amp)
+        return batch

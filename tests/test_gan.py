@@ -9,7 +9,7 @@ from labkit.checkpoint import rng_state, set_rng_state
 from labkit.config import set_seed
 from labkit.metrics import count_parameters
 from labkit.models.gan import Discriminator, GANConfig, Generator, discriminator_loss, generator_loss
-from labkit.train import GAN_KEYS, d_step, fit_gan, g_step
+from labkit.train import GAN_KEYS, GANLog, GANStep, d_step, fit_gan, g_step, sample_grids
 
 torch.set_num_threads(1)
 
@@ -121,7 +121,7 @@ def test_g_step_updates_only_G_and_fools_D_more():
 
 # --- fit_gan -------------------------------------------------------------------------------------------
 
-def _fit(num_epochs, real_x, *, start_epoch=0, history=None, state=None, **kw):
+def _fit(num_epochs, real_x, *, history=None, state=None, callbacks=(), **kw):
     net_G, net_D, opt_G, opt_D = _nets_and_opts()
     fixed_noise = torch.randn(25, 100)
     if state is not None:
@@ -129,8 +129,8 @@ def _fit(num_epochs, real_x, *, start_epoch=0, history=None, state=None, **kw):
         opt_G.load_state_dict(state["oG"]), opt_D.load_state_dict(state["oD"])
         set_rng_state(state["rng"])
     history = fit_gan(net_G, net_D, real_x, opt_G=opt_G, opt_D=opt_D, num_epochs=num_epochs, batch_size=32,
-                      device="cpu", fixed_noise=fixed_noise, start_epoch=start_epoch, history=history,
-                      progress=False, **kw)
+                      device="cpu", history=history, callbacks=[sample_grids(net_G, fixed_noise), *callbacks],
+                      log=None, **kw)
     state = {"G": net_G.state_dict(), "D": net_D.state_dict(), "oG": opt_G.state_dict(), "oD": opt_D.state_dict(),
              "rng": rng_state()}
     return history, state
@@ -139,8 +139,9 @@ def _fit(num_epochs, real_x, *, start_epoch=0, history=None, state=None, **kw):
 def test_fit_gan_history_samples_and_hook():
     real_x = torch.rand(200, 1, 28, 28) * 2 - 1
     seen = []
-    history, _ = _fit(3, real_x, max_batches=2, on_epoch_end=lambda epoch, h: seen.append((epoch, len(h["Loss_D"]))))
-    assert seen == [(1, 1), (2, 2), (3, 3)]
+    history, _ = _fit(3, real_x, max_batches=2,
+                      callbacks=[lambda epoch, h: seen.append((epoch, len(h["Loss_D"]), len(h["samples"])))])
+    assert seen == [(1, 1, 1), (2, 2, 2), (3, 3, 3)]  # called in order: the grid is there when the next one runs
     for key in (*GAN_KEYS, "seconds", "samples"):
         assert len(history[key]) == 3, key
     assert all(0 < v < 1 for key in ("D_x", "D_G_z1", "D_G_z2") for v in history[key])
@@ -152,7 +153,7 @@ def test_fit_gan_resumed_equals_unbroken():
     real_x = torch.rand(160, 1, 28, 28) * 2 - 1
     unbroken, _ = _fit(2, real_x, max_batches=3)
     first, state = _fit(1, real_x, max_batches=3)
-    resumed, _ = _fit(2, real_x, start_epoch=1, history=first, state=state, max_batches=3)
+    resumed, _ = _fit(2, real_x, history=first, state=state, max_batches=3)  # continues after first's epoch
     for key in GAN_KEYS:
         assert resumed[key] == pytest.approx(unbroken[key], rel=1e-5), key
     assert torch.equal(resumed["samples"][-1], unbroken["samples"][-1])
@@ -162,7 +163,7 @@ def test_fit_gan_prints_one_summary_line_per_epoch(capsys):
     real_x = torch.rand(64, 1, 28, 28) * 2 - 1
     net_G, net_D, opt_G, opt_D = _nets_and_opts()
     fit_gan(net_G, net_D, real_x, opt_G=opt_G, opt_D=opt_D, num_epochs=2, batch_size=32, device="cpu",
-            fixed_noise=torch.randn(4, 100), log_every=1, amp=True)  # amp is ignored on the CPU
+            log=GANLog(log_every=1), step=GANStep(amp=True))  # amp is ignored on the CPU
     lines = capsys.readouterr().out.splitlines()
     summaries = [line for line in lines if line.startswith("[  ") and "][" not in line]
     assert len(summaries) == 2 and summaries[0].startswith("[  1/2] Loss_D: ")
@@ -174,4 +175,26 @@ def test_fit_gan_needs_a_full_batch():
     net_G, net_D, opt_G, opt_D = _nets_and_opts()
     with pytest.raises(ValueError, match="less than one batch"):
         fit_gan(net_G, net_D, torch.zeros(10, 1, 28, 28), opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=64,
-                device="cpu", fixed_noise=torch.randn(4, 100), progress=False)
+                device="cpu", log=None)
+
+
+def test_fit_gan_default_call_trains_without_grids(capsys):
+    """The simple call: no callbacks, the default log. No grids are drawn unless sample_grids is asked for."""
+    net_G, net_D, opt_G, opt_D = _nets_and_opts()
+    history = fit_gan(net_G, net_D, torch.rand(64, 1, 28, 28) * 2 - 1, opt_G=opt_G, opt_D=opt_D, num_epochs=1,
+                      batch_size=32, device="cpu")
+    assert list(history) == [*GAN_KEYS, "seconds"] and len(history["Loss_D"]) == 1
+    assert "[  1/1] Loss_D: " in capsys.readouterr().out
+
+
+def test_sample_grids_leaves_the_random_state_and_g_mode_alone():
+    net_G, *_ = _nets_and_opts()
+    net_G.train()
+    grids = sample_grids(net_G, torch.randn(4, 100))
+    before = torch.get_rng_state()
+    history = {}
+    grids(1, history)
+    grids(2, history)
+    assert torch.equal(torch.get_rng_state(), before) and net_G.training
+    assert len(history["samples"]) == 2 and history["samples"][0].dtype == torch.uint8
+    assert torch.equal(history["samples"][0], history["samples"][1])  # the same noise, the same G

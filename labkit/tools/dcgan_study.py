@@ -12,7 +12,6 @@ continues with --resume, across sessions. Introduced in notebooks/04_abstract_ar
 """
 from __future__ import annotations
 
-import platform
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,17 +19,17 @@ import torch
 import torch.nn.functional as F
 
 from .. import registry
-from ..checkpoint import TrainError, load_checkpoint, load_weights, locked, prepare_out, rng_state, save_checkpoint, \
-    set_rng_state
+from ..checkpoint import TrainError, load_checkpoint, locked, prepare_out, save_checkpoint
 from ..claims import FAILS, HOLDS
-from ..config import get_profile, runs_dir, set_seed
+from ..config import get_profile, machine, runs_dir, set_seed
 from ..image_stats import art_figures
 from ..inference import generate
 from ..models.dcgan import DCGANConfig, build_dcgan
 from ..models.gan import generator_loss
 from ..data.synth import synthetic_abstract_art
-from ..train import fit_gan
-from .weights import weights_dir, write_json, write_manifest
+from ..train import GANLog, GANStep
+from .manifest import read_files, weights_dir, write_json, write_manifest
+from .record import Schedule, record_training
 
 RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed"}
 FACTORS = {  # name: (what changes, the change to RECIPE)
@@ -64,10 +63,11 @@ def measure_release(train_x: torch.Tensor, held_out: torch.Tensor, other_art: to
     in eval mode (as it ships) and with BatchNorm's batch statistics (as during training), against the whole training
     set; and every kept fixed-noise grid of its run (25 samples each) against 25 held-out paintings, beside 25 other
     paintings scored the same way. None when no release is there."""
-    from .weights import WeightsError, load_dcgan_release
+    from .manifest import WeightsError
+    from .weights import load_release
 
     try:
-        net_G, grids, _, manifest = load_dcgan_release()
+        net_G, grids, _, manifest = load_release()
     except WeightsError:
         return None
     z = torch.randn(NUM_EVAL, *net_G.latent_shape, generator=torch.Generator().manual_seed(1))
@@ -95,47 +95,27 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
     nets = dict(zip(("net_G", "net_D"), build_dcgan(cfg)))
     opts = registry.optimizers(cfg, nets)
     fixed = torch.randn(25, cfg.latent_dim, 1, 1, generator=torch.Generator().manual_seed(0))
-    record: dict = {"what": FACTORS[name][0], "change": FACTORS[name][1], "epoch": [], "updates": []}
-    grids: list[torch.Tensor] = []
-    path, start, history = out / f"{name}.pt", 0, None
-    if path.is_file():
-        if not resume:
-            raise TrainError(f"{path}: a study run of {name} is already there; add --resume to continue it, or "
-                             f"delete it to start over")
-        state = load_checkpoint(path)
-        for key, net in nets.items():
-            load_weights(net, state["nets"][key], name=key, path=path)
-        for key, opt in opts.items():
-            opt.load_state_dict(state["opts"][key])
-        start, history, record, grids = state["epoch"], state["history"], state["record"], list(state["grids"])
-        set_rng_state(state["rng"])
-    if start >= epochs:
-        return {**record, "train_seconds": round(sum(history["seconds"]), 1)}
     batches = len(train_x) // cfg.batch_size
 
-    def on_epoch_end(epoch: int, history: dict) -> None:
-        if epoch % measure_every == 0 or epoch == epochs:
-            samples = generate(nets["net_G"], NUM_EVAL, generator=torch.Generator().manual_seed(1))
-            figures = art_figures(samples, train_x, held_out)
-            record["epoch"].append(epoch)
-            record["updates"].append(epoch * batches)
-            for key, value in [*figures.items(), ("D_x", history["D_x"][-1]), ("D_G_z", history["D_G_z1"][-1])]:
-                record.setdefault(key, []).append(round(value, 4))
-            grids.append(history["samples"][-1])
-        save_checkpoint({"nets": {k: n.state_dict() for k, n in nets.items()},
-                         "opts": {k: o.state_dict() for k, o in opts.items()}, "epoch": epoch,
-                         "history": {k: v for k, v in history.items() if k != "samples"} | {"samples": []},
-                         "record": record, "grids": grids, "rng": rng_state(), "config": asdict(cfg)}, path)
+    def measure(epoch: int, history: dict) -> dict:
+        samples = generate(nets["net_G"], NUM_EVAL, generator=torch.Generator().manual_seed(1))
+        figures = art_figures(samples, train_x, held_out)
+        return {"epoch": epoch, "updates": epoch * batches, **{k: round(v, 4) for k, v in figures.items()},
+                "D_x": round(history["D_x"][-1], 4), "D_G_z": round(history["D_G_z1"][-1], 4)}
 
-    if progress:
+    path = out / f"{name}.pt"
+    start = load_checkpoint(path)["epoch"] if progress and resume and path.is_file() else 0
+    if progress and start < epochs:
         print(f"labkit: study run {name} ({FACTORS[name][0]}): epochs {start + 1}..{epochs} of {batches} updates",
               flush=True)
-    history = fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"], num_epochs=epochs,
-                      batch_size=cfg.batch_size, device="cpu", fixed_noise=fixed, start_epoch=start, history=history,
-                      on_epoch_end=on_epoch_end, progress=progress, amp=spec["amp"], print_every=measure_every,
-                      d_loss=smoothed_discriminator_loss(spec["real_label"]), g_loss=generator_loss,
-                      desc=f"DCGAN {name}")
-    return {**record, "train_seconds": round(sum(history["seconds"]), 1)}
+    run = record_training(nets, opts, train_x, schedule=Schedule(epochs, measure_every, cfg.batch_size),
+                          measure=measure, record={"what": FACTORS[name][0], "change": FACTORS[name][1], "epoch": [],
+                                                   "updates": []},
+                          fixed_noise=fixed, step=GANStep(d_loss=smoothed_discriminator_loss(spec["real_label"]),
+                                                          g_loss=generator_loss, amp=spec["amp"]),
+                          log=GANLog(measure_every, desc=f"DCGAN {name}") if progress else None, checkpoint=path,
+                          resume=resume, extra={"config": asdict(cfg)})
+    return {**run.record, "train_seconds": round(sum(run.history["seconds"]), 1)}
 
 
 def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_every: int = 2, resume: bool = False,
@@ -179,8 +159,7 @@ def _write_record(out: Path, runs: Path, results: dict, reference: dict, shipped
         "study": "dcgan", "commands": commands or ["labkit study-dcgan"], "seed": 0, "epochs": epochs,
         "batch_size": DCGANConfig().batch_size, "measured_every": measure_every, "samples_per_measurement": NUM_EVAL,
         "data": {"source": "synthetic abstract art (labkit.synth), seed 0; held-out seed 1", "images": num_images},
-        "device": f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), "
-                  f"{torch.get_num_threads()} threads", "torch": torch.__version__,
+        "device": machine(), "torch": torch.__version__,
         "train_seconds": {name: run["train_seconds"] for name, run in results.items()}})
 
 
@@ -188,14 +167,8 @@ FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest
 
 
 def read_record(folder: str | Path | None = None) -> dict:
-    """weights/dcgan_study/record.json, after checking every file against the manifest (labkit.tools.weights)."""
-    import json
-
-    from .weights import read_manifest
-
-    folder = Path(folder) if folder is not None else weights_dir("dcgan_study")
-    read_manifest(folder)
-    return json.loads((folder / "record.json").read_text())
+    """weights/dcgan_study/record.json, after checking every file against the manifest (labkit.tools.manifest)."""
+    return read_files(folder if folder is not None else weights_dir("dcgan_study"), "record.json")[1]["record.json"]
 
 
 def gap_closed(run: dict, baseline: dict, run_art: dict, baseline_art: dict, key: str) -> float:
@@ -243,10 +216,7 @@ def summary(record: dict) -> str:
 def last_grids(folder: str | Path | None = None) -> dict[str, torch.Tensor]:
     """{"<run> (<updates> updates)": its last fixed-noise grid (uint8, 25 images)} from weights/dcgan_study/samples.pt,
     checked against the manifest; the same noise in every run, so the rows compare like for like."""
-    from .weights import read_manifest
-
-    folder = Path(folder) if folder is not None else weights_dir("dcgan_study")
-    read_manifest(folder)
-    saved, record = load_checkpoint(folder / "samples.pt"), read_record(folder)
+    _, files = read_files(folder if folder is not None else weights_dir("dcgan_study"), "samples.pt", "record.json")
+    saved, record = files["samples.pt"], files["record.json"]
     return {f"{name} ({record['runs'][name]['updates'][-1]} updates)": saved["samples"][name]
             for name in saved["factors"]}

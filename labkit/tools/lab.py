@@ -491,7 +491,7 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
     from ..data.synth import synthetic_abstract_art
     from .. import registry
     from ..run import batches_per_epoch, num_epochs, training_settings
-    from ..train import fit_autoencoder, fit_gan
+    from ..train import GANStep, fit_autoencoder, fit_gan
 
     prof, device = get_profile(profile), get_device(device or "auto")
     x, _ = load_mnist(train=True, source=prof.mnist)
@@ -512,8 +512,7 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
 
         def gan_batches(n):
             fit_gan(nets["net_G"], nets["net_D"], to_gan_range(x), opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                    num_epochs=1, batch_size=cfg.batch_size, device=device, fixed_noise=torch.randn(25, cfg.latent_dim),
-                    progress=False, max_batches=n)
+                    num_epochs=1, batch_size=cfg.batch_size, device=device, log=None, max_batches=n)
 
         gan_batches(2)
         per_batch = _seconds(lambda: gan_batches(12)) / 12
@@ -528,8 +527,8 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
 
         def dcgan_batches():
             fit_gan(dnets["net_G"], dnets["net_D"], art, opt_G=dopts["opt_G"], opt_D=dopts["opt_D"], num_epochs=1,
-                    batch_size=batch_size, device=device, fixed_noise=torch.randn(4, *dnets["net_G"].latent_shape),
-                    progress=False, amp=use_cuda_speedups(dcfg.amp, device))
+                    batch_size=batch_size, device=device, step=GANStep(amp=use_cuda_speedups(dcfg.amp, device)),
+                    log=None)
 
         dcgan_batches()
         epoch["dcgan"] = _seconds(dcgan_batches) / 2 * per_epoch
@@ -539,8 +538,8 @@ def estimate_lab(device=None, *, profile: str | None = None) -> dict[str, float]
 
         def wgan_batches(n):
             fit_gan(wnets["net_G"], wnets["net_D"], to_gan_range(x), opt_G=wopts["opt_G"], opt_D=wopts["opt_D"],
-                    num_epochs=1, batch_size=wcfg.batch_size, device=device, fixed_noise=torch.randn(25, wcfg.latent_dim),
-                    progress=False, max_batches=n, **registry.get("wgan_gp").train_options(wcfg))
+                    num_epochs=1, batch_size=wcfg.batch_size, device=device, log=None, max_batches=n,
+                    step=GANStep(**registry.get("wgan_gp").train_options(wcfg)))
 
         wgan_batches(5)
         epoch["wgan_gp"] = _seconds(lambda: wgan_batches(10)) / 10 * (len(x) // wcfg.batch_size)

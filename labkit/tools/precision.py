@@ -43,7 +43,7 @@ def time_gan_steps(name: str, *, amp: bool, batches: int = 3, batch_size: int = 
     mixed precision, after one untimed warm-up batch. The images are random pixels of the model's shape: the
     cost does not depend on what they show. Returns {"seconds_per_batch", "Loss_D", "Loss_G", "finite"}."""
     from ..inference import generate
-    from ..train import fit_gan
+    from ..train import GANStep, fit_gan
 
     torch.manual_seed(seed)
     cfg, nets = registry.build(name, device)
@@ -51,9 +51,8 @@ def time_gan_steps(name: str, *, amp: bool, batches: int = 3, batch_size: int = 
     net_G = nets["net_G"]
     shape = generate(net_G, 1).shape[1:]  # one image: (C, H, W)
     x = torch.rand(batch_size * batches, *shape) * 2 - 1  # [-1, 1], as fit_gan expects
-    fixed = torch.randn(1, *net_G.latent_shape)
-    run = dict(opt_G=opts["opt_G"], opt_D=opts["opt_D"], batch_size=batch_size, device=device, fixed_noise=fixed,
-               progress=False, amp=amp, **registry.get(name).train_options(cfg))
+    run = dict(opt_G=opts["opt_G"], opt_D=opts["opt_D"], batch_size=batch_size, device=device, log=None,
+               step=GANStep(amp=amp, **registry.get(name).train_options(cfg)))
     fit_gan(net_G, nets["net_D"], x, num_epochs=1, max_batches=1, **run)  # warm-up: first-call costs
     start = time.perf_counter()
     history = fit_gan(net_G, nets["net_D"], x, num_epochs=1, max_batches=batches, **run)

@@ -14,9 +14,7 @@ as many batches for the same number of generator updates. Written with labkit.to
 """
 from __future__ import annotations
 
-import json
 import math
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -24,10 +22,10 @@ from pathlib import Path
 import torch
 
 from .. import registry
-from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ..config import display_path, set_seed
+from ..checkpoint import save_checkpoint
+from ..config import machine, set_seed
 from ..run import batches_per_epoch
-from .weights import FIX, WeightsError, read_manifest, weights_dir, write_json, write_manifest
+from .manifest import read_files, weights_dir, write_json, write_manifest
 
 MODELS = ("gan", "wgan_gp", "sngan")  # registry names, in the order tables and plots show them
 SEEDS = (0, 1, 2)
@@ -79,36 +77,30 @@ def train_variant(name: str, *, seed: int, updates: int, every: int, real_x: tor
     "updates_per_epoch", "seconds" (training and measuring), "samples": G(fixed noise) uint8 at the end}.
     """
     from .. import metrics
-    from ..train import GAN_KEYS, fit_gan
+    from ..train import GAN_KEYS, GANLog, GANStep
+    from .record import Schedule, record_training
 
     per_epoch = check_schedule((name,), len(real_x), updates=updates, every=every, max_batches=max_batches)[name]
     set_seed(seed)
     cfg, nets = registry.build(name)
     opts = registry.optimizers(cfg, nets)
     fixed = torch.randn(25, *nets["net_G"].latent_shape)  # the grid saved at the end
-    curve: dict[str, list] = {key: [] for key in CURVE_KEYS}
     chunk = every // per_epoch  # epochs between two measurements
 
-    def measure(epoch: int, history: dict) -> None:
-        if (epoch * per_epoch) % every:
-            return
+    def measure(epoch: int, history: dict) -> dict:
         fake = registry.samples(name, nets, num_samples, seed=10_000 + seed)  # the same z at every measurement
         coverage = metrics.mode_coverage(clf, fake)
-        curve["g_updates"].append(epoch * per_epoch)
-        curve["fid"].append(round(metrics.classifier_fid(clf, fake, test_x), 2))
-        for key in ("classes_covered", "largest_share", "entropy"):
-            curve[key].append(round(coverage[key], 4) if isinstance(coverage[key], float) else coverage[key])
-        for key in ("Loss_D", "Loss_G", "D_x", "D_G_z1"):
-            curve[key].append(round(statistics.fmean(history[key][-chunk:]), 5))
+        return {"g_updates": epoch * per_epoch, "fid": round(metrics.classifier_fid(clf, fake, test_x), 2),
+                **{key: round(coverage[key], 4) if isinstance(coverage[key], float) else coverage[key]
+                   for key in ("classes_covered", "largest_share", "entropy")},
+                **{key: round(statistics.fmean(history[key][-chunk:]), 5) for key in ("Loss_D", "Loss_G", "D_x", "D_G_z1")}}
 
-    start = time.perf_counter()
-    history = fit_gan(nets["net_G"], nets["net_D"], real_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                      num_epochs=updates // per_epoch, batch_size=cfg.batch_size, device="cpu", fixed_noise=fixed,
-                      on_epoch_end=measure, progress=progress, print_every=max(chunk, 1), max_batches=max_batches,
-                      **registry.get(name).train_options(cfg))
-    return {"curve": curve, "history": {key: [round(v, 5) for v in history[key]] for key in GAN_KEYS},
-            "updates_per_epoch": per_epoch, "seconds": round(time.perf_counter() - start, 1),
-            "samples": history["samples"][-1]}
+    run = record_training(nets, opts, real_x, schedule=Schedule(updates // per_epoch, chunk, cfg.batch_size, max_batches),
+                          measure=measure, record={key: [] for key in CURVE_KEYS}, fixed_noise=fixed,
+                          step=GANStep(**registry.get(name).train_options(cfg)),
+                          log=GANLog(print_every=max(chunk, 1)) if progress else None)
+    return {"curve": run.record, "history": {key: [round(v, 5) for v in run.history[key]] for key in GAN_KEYS},
+            "updates_per_epoch": per_epoch, "seconds": round(run.seconds, 1), "samples": run.grids[-1]}
 
 
 def record_gan_variants(out: str | Path | None = None, *, models: tuple[str, ...] = MODELS,
@@ -163,8 +155,7 @@ def record_gan_variants(out: str | Path | None = None, *, models: tuple[str, ...
         "batches_seen": {name: updates * d_steps(name) for name in models},
         "data": {"source": "bundled MNIST subset", "train_images": len(real_x), "test_images": len(test_x)},
         "classifier_accuracy": round(accuracy, 4),
-        "device": f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), "
-                  f"{torch.get_num_threads()} threads", "torch": torch.__version__, "train_seconds": round(seconds, 1),
+        "device": machine(), "torch": torch.__version__, "train_seconds": round(seconds, 1),
         "final_fid": {name: {"per_seed": fids, "mean": round(statistics.fmean(fids), 2),
                              "std": round(statistics.stdev(fids), 2) if len(fids) > 1 else 0.0}
                       for name, fids in final.items()},
@@ -174,14 +165,10 @@ def record_gan_variants(out: str | Path | None = None, *, models: tuple[str, ...
 def load_gan_variants(folder: str | Path | None = None) -> tuple[dict, dict, dict]:
     """(record, {model: uint8 grids (seeds, 25, 1, 28, 28)}, manifest) of `labkit record-gan-variants`, every file
     checked against the manifest first: a missing or changed file is a one-line WeightsError naming it and the fix."""
-    folder = Path(folder) if folder is not None else weights_dir("gan_variants")
-    manifest = read_manifest(folder)
-    try:
-        record = json.loads((folder / "record.json").read_text())
-        grids = load_checkpoint(folder / "samples.pt")
-        samples = {name: grids["samples"][i] for i, name in enumerate(grids["models"])}
-    except (CheckpointError, OSError, ValueError, KeyError) as e:
-        raise WeightsError(f"{display_path(folder)}: {e}; {FIX}") from None
+    manifest, (record, samples) = read_files(
+        folder if folder is not None else weights_dir("gan_variants"), "record.json", "samples.pt",
+        convert=lambda files: (files["record.json"], {name: files["samples.pt"]["samples"][i]
+                                                      for i, name in enumerate(files["samples.pt"]["models"])}))
     return record, samples, manifest
 
 

@@ -1,5 +1,6 @@
-"""Shipped trained models: weights/<model>/, written by `make weights` (labkit train, then `labkit release`),
-loaded by the notebooks after checking every file against the manifest's sha256.
+"""Shipped trained models: weights/<model>/, written by `make weights` (labkit train, then `labkit release`, which
+takes the checkpoint of any registered GAN), loaded by the notebooks after checking every file against the
+manifest's sha256 (labkit.tools.manifest).
 
     weights/dcgan/generator.pt     the generator's weights (float16), its config, the epoch
     weights/dcgan/samples.pt       G(fixed noise) as uint8 images at every 5th epoch (and epoch 1), for 04's figures
@@ -19,143 +20,139 @@ Introduced in notebooks/04_abstract_art_dcgan.ipynb.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import platform
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torchvision.utils import save_image
 
-from ..errors import LabkitError
-from ..checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint, write_atomic
-from ..config import display_path, lab_path
+from ..checkpoint import CheckpointError, load_checkpoint, load_weights, saved_config, save_checkpoint
+from ..config import display_path, machine
+from .manifest import (FIX, WeightsError, read_files, read_manifest, sha256, weights_dir,  # noqa: F401 (their old home)
+                       write_json, write_manifest)
 
-FIX = "run `make weights` to rebuild it, or restore it with `git checkout -- weights/`"
 GRID_EPOCHS = (20, 40, 60, 80, 100)  # the seed lab's pictures of a 100-epoch run
-
-
-class WeightsError(LabkitError):
-    """A shipped model that is missing, truncated or changed: the message names the file and the fix."""
-
-
-def weights_dir(model: str = "dcgan") -> Path:
-    """Where the shipped model lives: $LABKIT_WEIGHTS/<model>, else weights/<model> of the clone or the package."""
-    return lab_path("weights") / model
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_json(data, path: Path) -> None:
-    write_atomic(path, lambda f: f.write((json.dumps(data, indent=1) + "\n").encode()))
 
 
 # ---------------------------------------------------------------------------------------------------
 # Writing a release (`labkit release`, called by `make weights`)
 # ---------------------------------------------------------------------------------------------------
 
-def _dcgan_config(saved: dict):
-    """The DCGANConfig a checkpoint was trained with: lists back to tuples, and the latent size of releases made
-    before it was called latent_dim (the paper's name, nz) renamed."""
-    from ..models.dcgan import DCGANConfig
+def _generator(model: str, config: dict):
+    """(entry, config, generator) of registry model `model` built from a saved config (labkit.checkpoint.saved_config)."""
+    from .. import registry
 
-    return DCGANConfig(**{("latent_dim" if k == "nz" else k): tuple(v) if isinstance(v, list) else v
-                          for k, v in saved.items()})
+    entry = registry.get(model)
+    cfg = entry.config(**saved_config(config))
+    return entry, cfg, entry.nets(cfg)["net_G"]
 
 
-def release_dcgan(run: str | Path, out: str | Path | None = None, *, commands: list[str], seed: int = 0,
-                  precision: str = "fp32", num_samples: int = 256) -> dict:
-    """Export the finished DCGAN run `run` (a `labkit train --model dcgan` checkpoint) to `out`
-    (default weights/dcgan): the files listed in the module docstring. Returns the manifest.
+def release(run: str | Path, out: str | Path | None = None, *, commands: list[str], seed: int = 0,
+            precision: str = "fp32", num_samples: int = 256) -> dict:
+    """Export the finished run `run` of any registered GAN (a `labkit train` checkpoint; the model is read from it)
+    to `out` (default weights/<model>): the files listed in the module docstring. Returns the manifest.
 
-    The headline metrics are measured here, on the float16 generator that ships: sliced Wasserstein distance to
-    held-out real art (and real-vs-real and noise for scale), the mean pairwise distance of 256 samples
-    against the real images', and how close the samples' nearest training images are compared with real
-    images' nearest other training image.
+    Measured here, on the float16 generator that ships: how much float16 changes its pixels and, for art (64x64
+    paintings), the sliced Wasserstein distance to held-out art (real-vs-real and noise for scale), the mean pairwise
+    distance of 256 samples against the real images', how close the samples' nearest training images are compared
+    with real images' nearest other training image, and labkit.image_stats' figures.
     """
-    from .. import metrics
-    from ..compare import measure_art
     from ..config import get_profile
-    from ..models.dcgan import Generator
-    from ..run import batches_per_epoch, training_settings
-    from ..inference import gan_samples
 
     run = Path(run)
     state = load_checkpoint(run)
-    if not isinstance(state, dict) or state.get("model") != "dcgan":
-        raise CheckpointError(f"{run}: not a `labkit train --model dcgan` checkpoint")
-    out = Path(out) if out is not None else weights_dir("dcgan")
-    out.mkdir(parents=True, exist_ok=True)
-    history, epochs = state["history"], int(state["epoch"])
-    profile = get_profile(state["profile"])
-
-    cfg = _dcgan_config(state["config"])
-    net_G = Generator(cfg)
+    if not isinstance(state, dict) or "nets" not in state or "net_G" not in state.get("nets", {}):
+        raise CheckpointError(f"{run}: not a `labkit train` checkpoint of a GAN; release the .pt file of a GAN run")
+    entry, cfg, net_G = _generator(state["model"], state["config"])
     load_weights(net_G, state["nets"]["net_G"], name="net_G", path=run)
     net_G.eval()
-    half = {key: value.half() if value.is_floating_point() else value for key, value in net_G.state_dict().items()}
-    save_checkpoint({"config": asdict(cfg), "state_dict": half, "epoch": epochs}, out / "generator.pt")
-    shipped = Generator(cfg)
-    shipped.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in half.items()})
-    shipped.eval()
-
+    out = Path(out) if out is not None else weights_dir(entry.name)
+    out.mkdir(parents=True, exist_ok=True)
+    history, epochs, profile = state["history"], int(state["epoch"]), get_profile(state["profile"])
+    shipped, fp16_change = _ship_generator(net_G, entry, cfg, epochs, out, seed)
     keep = sorted({1, *range(5, epochs + 1, 5), epochs})
-    samples = torch.stack([history["samples"][e - 1] for e in keep])  # (E, 25, 3, 64, 64) uint8
+    samples = torch.stack([history["samples"][e - 1] for e in keep])  # (E, 25, C, H, W) uint8
     save_checkpoint({"epochs": keep, "samples": samples}, out / "samples.pt")
     for e in GRID_EPOCHS:
         if e <= epochs:
             save_image(history["samples"][e - 1].float() / 255, out / f"epoch_{e:03d}.png", nrow=5, pad_value=1.0)
     write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
+    art = entry.data == "art"  # 64x64 paintings: the figures of labkit.image_stats apply
+    data, metrics = _art_metrics(shipped, profile, seed, num_samples) if art else _data_of(entry.name, profile)
+    batch_size, updates = _updates(entry.name, cfg, profile, data.pop("train_images"), epochs)
+    figures = metrics.pop("_figures") if art else None
+    manifest = {
+        "model": entry.name, "commands": commands, "seed": seed, "epochs": epochs, "batch_size": batch_size,
+        "generator_updates": updates, "data": data,
+        "device": state.get("machine") or machine(),  # where it trained; older checkpoints: where it is released
+        "precision": precision, "train_seconds": round(sum(history["seconds"]), 1), "torch": torch.__version__,
+        "metrics": {**(metrics or {}), "float16_pixel_change_mean": round(float(fp16_change.float().mean()), 3),
+                    "float16_pixel_change_max": int(fp16_change.max())},
+        "config": {key: value for key, value in asdict(cfg).items() if key not in ("amp", "channels_last")},
+    }
+    if art:
+        manifest["figures"] = image_figures(*figures, dict(zip(keep, samples)))
+    return write_manifest(out, manifest)
 
-    # what the shipped float16 weights change: the same noise through both generators, in 0..255 pixel levels
-    z = torch.randn(64, cfg.latent_dim, 1, 1, generator=torch.Generator().manual_seed(seed))
-    fp16_change = (gan_samples(net_G, z).int() - gan_samples(shipped, z).int()).abs()
+
+release_dcgan = release  # the name of the release before it took any GAN
+
+
+def _ship_generator(net_G, entry, cfg, epochs: int, out: Path, seed: int):
+    """Write out/generator.pt (weights in float16, config, epoch); (the shipped generator back in float32, in eval
+    mode; |G(z) - shipped(z)| in 0..255 pixel levels for 64 noise vectors of `seed`)."""
+    from ..inference import gan_samples
+
+    half = {key: value.half() if value.is_floating_point() else value for key, value in net_G.state_dict().items()}
+    save_checkpoint({"config": asdict(cfg), "state_dict": half, "epoch": epochs}, out / "generator.pt")
+    shipped = entry.nets(cfg)["net_G"]
+    shipped.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in half.items()})
+    shipped.eval()
+    z = torch.randn(64, *net_G.latent_shape, generator=torch.Generator().manual_seed(seed))
+    return shipped, (gan_samples(net_G, z).int() - gan_samples(shipped, z).int()).abs()
+
+
+def _art_metrics(shipped, profile, seed: int, num_samples: int) -> tuple[dict, dict]:
+    """(data description, headline metrics + "_figures": the arguments of image_figures) of an art generator."""
+    from .. import metrics
+    from ..compare import measure_art
 
     art, held_out, other_art, synthetic = release_art(profile, num_samples)
     swd = {row["images"]: row["swd_mean"] for row in measure_art(shipped, art, held_out, num_samples=num_samples,
                                                                   seed=seed)}
     with torch.no_grad():
-        fake = shipped(torch.randn(num_samples, cfg.latent_dim, 1, 1, generator=torch.Generator().manual_seed(seed + 1)))
+        fake = shipped(torch.randn(num_samples, *shipped.latent_shape, generator=torch.Generator().manual_seed(seed + 1)))
     real = art[torch.randperm(len(art), generator=torch.Generator().manual_seed(seed))[:num_samples]]
     d_fake, _ = metrics.nearest_neighbours(fake[:64], art)
     d_real, _ = metrics.nearest_neighbours(held_out[:64], art)
-    _, batch_size, max_batches = training_settings("dcgan", cfg, profile)
-    batches = batches_per_epoch(len(art), batch_size, max_batches)
-    manifest = {
-        "model": "dcgan",
-        "commands": commands,
-        "seed": seed,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "generator_updates": epochs * batches,
-        "data": {"source": "synthetic abstract art (no Kaggle token where it was trained)" if synthetic
-                 else "Kaggle Abstract Art Gallery (bryanb/abstract-art-gallery)", "images": len(art),
-                 "profile": profile.name},
-        "device": f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads",
-        "precision": precision,
-        "train_seconds": round(sum(history["seconds"]), 1),
-        "torch": torch.__version__,
-        "metrics": {
-            "swd_generated_vs_real": round(swd["DCGAN samples"], 4),
-            "swd_real_vs_real": round(swd["real (train)"], 4),
-            "swd_noise_vs_real": round(swd["noise"], 4),
-            "pairwise_distance_ratio": round(metrics.mean_pairwise_distance(fake) / metrics.mean_pairwise_distance(real), 3),
-            "nearest_real_generated": round(float(d_fake.mean()), 2),
-            "nearest_real_real": round(float(d_real.mean()), 2),
-            "float16_pixel_change_mean": round(float(fp16_change.float().mean()), 3),
-            "float16_pixel_change_max": int(fp16_change.max()),
-        },
-        "config": {key: value for key, value in asdict(cfg).items() if key not in ("amp", "channels_last")},
-        "figures": image_figures(fake, art, held_out, other_art, dict(zip(keep, samples))),
-    }
-    return write_manifest(out, manifest)
+    data = {"source": "synthetic abstract art (no Kaggle token where it was trained)" if synthetic
+            else "Kaggle Abstract Art Gallery (bryanb/abstract-art-gallery)", "images": len(art), "profile": profile.name,
+            "train_images": len(art)}
+    return data, {
+        "swd_generated_vs_real": round(swd["DCGAN samples"], 4), "swd_real_vs_real": round(swd["real (train)"], 4),
+        "swd_noise_vs_real": round(swd["noise"], 4),
+        "pairwise_distance_ratio": round(metrics.mean_pairwise_distance(fake) / metrics.mean_pairwise_distance(real), 3),
+        "nearest_real_generated": round(float(d_fake.mean()), 2), "nearest_real_real": round(float(d_real.mean()), 2),
+        "_figures": (fake, art, held_out, other_art)}
+
+
+def _data_of(model: str, profile) -> tuple[dict, None]:
+    """(data description, no metrics) of a GAN that does not paint art: its training images in the profile."""
+    from ..run import load_data
+
+    n = len(load_data(model, profile)["train_x"])
+    return {"source": f"MNIST ({profile.mnist})", "images": n, "profile": profile.name, "train_images": n}, None
+
+
+def _updates(model: str, cfg, profile, num_images: int, epochs: int) -> tuple[int, int]:
+    """(batch size, generator updates) of `epochs` epochs of model `model`, with the profile's training settings."""
+    from ..run import batches_per_epoch, training_settings
+
+    from .. import registry
+
+    _, batch_size, max_batches = training_settings(model, cfg, profile)
+    d_steps = registry.get(model).train_options(cfg).get("d_steps", 1)  # G steps once every d_steps batches
+    return batch_size, epochs * (batches_per_epoch(num_images, batch_size, max_batches) // d_steps)
 
 
 def release_art(profile, num_samples: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
@@ -173,17 +170,19 @@ def release_art(profile, num_samples: int = 256) -> tuple[torch.Tensor, torch.Te
 
 
 def remeasure_release(folder: str | Path, *, seed: int = 0, num_samples: int = 256) -> dict:
-    """Score a shipped DCGAN release from its own files (generator.pt, samples.pt; checked against the manifest
-    first) and rewrite its manifest with the figures `release_dcgan` records today: `labkit release --remeasure`,
+    """Score a shipped art release (weights/dcgan, weights/dcgan_resize) from its own files (generator.pt, samples.pt; checked against the manifest
+    first) and rewrite its manifest with the figures `release` records today: `labkit release --remeasure`,
     for a release made before a figure existed. The weights and grids are not touched."""
     from ..config import get_profile
 
     folder = Path(folder)
-    net_G, grids, _, manifest = load_dcgan_release(folder)
+    net_G, grids, _, manifest = load_release(folder)
     art, held_out, other_art, _ = release_art(get_profile(manifest["data"]["profile"]), num_samples)
+    if art.shape[1:] != next(iter(grids.values())).shape[1:]:
+        raise WeightsError(f"{display_path(folder)}: its images are not the art's {tuple(art.shape[1:])}; "
+                           f"--remeasure scores art generators only")
     with torch.no_grad():
-        fake = net_G(torch.randn(num_samples, net_G.cfg.latent_dim, 1, 1,
-                                 generator=torch.Generator().manual_seed(seed + 1)))
+        fake = net_G(torch.randn(num_samples, *net_G.latent_shape, generator=torch.Generator().manual_seed(seed + 1)))
     cfg = {key: value for key, value in asdict(net_G.cfg).items() if key not in ("amp", "channels_last")}
     info = {key: value for key, value in manifest.items() if key != "files"}
     again = f"labkit release --remeasure {display_path(folder)}"
@@ -208,14 +207,6 @@ def image_figures(fake: torch.Tensor, art: torch.Tensor, held_out: torch.Tensor,
             "stage_art": rounded(art_figures(other_art[:n], art, held_out[:n]))}
 
 
-def write_manifest(folder: Path, info: dict) -> dict:
-    """Write folder/manifest.json: `info` plus the sha256 and size of every other file in the folder."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."))
-    info = {**info, "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files}}
-    write_json(info, folder / "manifest.json")
-    return info
-
-
 def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: int = 10, seed: int = 0,
                    num_samples: int = 1000, commands: list[str] | None = None) -> dict:
     """Train the MLP GAN of notebook 03 (its config, the bundled digits, seed 0) for `epochs` epochs and measure,
@@ -225,13 +216,12 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
     Notebook 03 trains 100 epochs live; this record shows what happens after that on 4,500 digits: where the GAN
     is best and how it collapses towards a few digits past it. About 7 minutes on a 2-core CPU.
     """
-    import time
-
     from .. import metrics, registry
     from ..classifier import get_classifier
     from ..data.loader import from_gan_range, to_gan_range
     from ..data.mnist import load_mnist
-    from ..train import fit_gan
+    from ..train import GANLog
+    from .record import Schedule, record_training
 
     out = Path(out) if out is not None else weights_dir("gan_long_run")
     out.mkdir(parents=True, exist_ok=True)
@@ -241,32 +231,24 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
     torch.manual_seed(seed)
     cfg, nets = registry.build("gan")
     opts = registry.optimizers(cfg, nets)
-    net_G, net_D, opt_G, opt_D = nets["net_G"], nets["net_D"], opts["opt_G"], opts["opt_D"]
     fixed = torch.randn(25, cfg.latent_dim)
     z_eval = torch.randn(num_samples, cfg.latent_dim, generator=torch.Generator().manual_seed(seed + 1))
-    record = {"epoch": [], "fid": [], "largest_share": [], "classes_covered": [], "entropy": []}
-    grids: dict[int, torch.Tensor] = {}
 
-    def measure(epoch: int, history: dict) -> None:
-        if epoch % every and epoch != epochs:
-            return
+    def measure(epoch: int, history: dict) -> dict:
+        net_G = nets["net_G"]
         net_G.eval()
         with torch.no_grad():
             fake = from_gan_range(net_G(z_eval))
         net_G.train()
         coverage = metrics.mode_coverage(clf, fake)
-        for key, value in (("epoch", epoch), ("fid", round(metrics.classifier_fid(clf, fake, x_test), 2)),
-                           ("largest_share", round(coverage["largest_share"], 4)),
-                           ("classes_covered", coverage["classes_covered"]), ("entropy", round(coverage["entropy"], 4))):
-            record[key].append(value)
-        if epoch in (100, 200, 300, 400) or epoch == epochs:
-            grids[epoch] = history["samples"][-1]
+        return {"epoch": epoch, "fid": round(metrics.classifier_fid(clf, fake, x_test), 2),
+                "largest_share": round(coverage["largest_share"], 4), "classes_covered": coverage["classes_covered"],
+                "entropy": round(coverage["entropy"], 4)}
 
-    start = time.perf_counter()
-    history = fit_gan(net_G, net_D, to_gan_range(x), opt_G=opt_G, opt_D=opt_D, num_epochs=epochs,
-                      batch_size=cfg.batch_size, device="cpu", fixed_noise=fixed, on_epoch_end=measure, progress=True,
-                      print_every=every)
-    seconds = time.perf_counter() - start
+    run = record_training(nets, opts, to_gan_range(x), schedule=Schedule(epochs, every, cfg.batch_size), measure=measure,
+                          record={}, fixed_noise=fixed, log=GANLog(print_every=every))
+    record, history = run.record, run.history
+    grids = {e: g for e, g in zip(record["epoch"], run.grids) if e in (100, 200, 300, 400) or e == epochs}
     write_json({**record, "Loss_D": history["Loss_D"], "Loss_G": history["Loss_G"]}, out / "record.json")
     save_checkpoint({"epochs": sorted(grids), "samples": torch.stack([grids[e] for e in sorted(grids)])},
                     out / "samples.pt")
@@ -275,9 +257,8 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
         "model": "gan", "commands": commands or ["labkit record-gan"], "seed": seed, "epochs": epochs,
         "measured_every": every, "samples_per_measurement": num_samples,
         "data": {"source": "bundled MNIST subset", "train_images": len(x), "test_images": len(x_test)},
-        "classifier_accuracy": round(accuracy, 4), "device": f"{platform.machine()} CPU "
-        f"({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads", "torch": torch.__version__,
-        "train_seconds": round(seconds, 1),
+        "classifier_accuracy": round(accuracy, 4), "device": machine(), "torch": torch.__version__,
+        "train_seconds": round(run.seconds, 1),
         "best": {"epoch": record["epoch"][best], "fid": record["fid"][best]},
     })
 
@@ -286,59 +267,26 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
 # Loading a release (notebooks 03, 04 and 05)
 # ---------------------------------------------------------------------------------------------------
 
-def read_manifest(folder: str | Path | None = None) -> dict:
-    """The manifest of a shipped model, after checking every file it lists (present, same size, same sha256).
-    WeightsError (one line: the file and the fix) if anything is missing or changed."""
+def load_release(folder: str | Path | None = None, device: torch.device | str = "cpu"):
+    """(generator in eval mode, {epoch: uint8 fixed-noise batch (25, C, H, W)}, history, manifest) of a shipped GAN
+    release (default weights/dcgan), every file checked against the manifest first and loaded weights_only."""
     folder = Path(folder) if folder is not None else weights_dir("dcgan")
-    path = folder / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text())
-        files = manifest["files"]
-    except FileNotFoundError:
-        raise WeightsError(f"{display_path(path)}: missing; {FIX}") from None
-    except (OSError, ValueError, KeyError, TypeError):
-        raise WeightsError(f"{display_path(path)}: unreadable or not a labkit manifest; {FIX}") from None
-    for name, expected in files.items():
-        file = folder / name
-        if not file.is_file():
-            raise WeightsError(f"{display_path(file)}: missing; {FIX}")
-        if file.stat().st_size != expected["bytes"]:
-            raise WeightsError(f"{display_path(file)}: {file.stat().st_size:,} bytes, the manifest says "
-                               f"{expected['bytes']:,} (truncated?); {FIX}")
-        if sha256(file) != expected["sha256"]:
-            raise WeightsError(f"{display_path(file)}: checksum mismatch (the file was changed); {FIX}")
-    return manifest
-
-
-def load_dcgan_release(folder: str | Path | None = None, device: torch.device | str = "cpu"):
-    """(generator in eval mode, {epoch: uint8 fixed-noise batch (25, 3, 64, 64)}, history, manifest) of the
-    shipped DCGAN, every file checked against the manifest first (read_manifest) and loaded weights_only."""
-    from ..models.dcgan import Generator
-
-    folder = Path(folder) if folder is not None else weights_dir("dcgan")
-    manifest = read_manifest(folder)
-    try:
-        state = load_checkpoint(folder / "generator.pt")
-        grids = load_checkpoint(folder / "samples.pt")
-        history = json.loads((folder / "history.json").read_text())
-    except (CheckpointError, OSError, ValueError) as e:
-        raise WeightsError(f"{display_path(folder)}: {e}; {FIX}") from None
-    cfg = _dcgan_config(state["config"])
-    net_G = Generator(cfg)
+    manifest, files = read_files(folder, "generator.pt", "samples.pt", "history.json")
+    state, grids = files["generator.pt"], files["samples.pt"]
+    _, _, net_G = _generator(manifest.get("model", "dcgan"), state["config"])
     load_weights(net_G, {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()},
                  name="generator", path=folder / "generator.pt")
     grids = {int(e): batch for e, batch in zip(grids["epochs"], grids["samples"])}
-    return net_G.to(device).eval(), grids, history, manifest
+    return net_G.to(device).eval(), grids, files["history.json"], manifest
+
+
+load_dcgan_release = load_release  # the notebooks' name (04, 05): the DCGAN releases
 
 
 def load_gan_record(folder: str | Path | None = None) -> tuple[dict, dict, dict]:
     """(record: epoch, fid, largest_share, ... every 10 epochs; {epoch: uint8 grid}; manifest) of the long GAN run
     that `make weights` recorded (record_gan_run), every file checked against the manifest first."""
-    folder = Path(folder) if folder is not None else weights_dir("gan_long_run")
-    manifest = read_manifest(folder)
-    try:
-        record = json.loads((folder / "record.json").read_text())
-        grids = load_checkpoint(folder / "samples.pt")
-    except (CheckpointError, OSError, ValueError) as e:
-        raise WeightsError(f"{display_path(folder)}: {e}; {FIX}") from None
-    return record, {int(e): g for e, g in zip(grids["epochs"], grids["samples"])}, manifest
+    folder = folder if folder is not None else weights_dir("gan_long_run")
+    manifest, files = read_files(folder, "record.json", "samples.pt")
+    grids = files["samples.pt"]
+    return files["record.json"], {int(e): g for e, g in zip(grids["epochs"], grids["samples"])}, manifest

@@ -1,0 +1,88 @@
+"""The one manifest reader and writer of weights/: every shipped file listed with its sha256 and size, checked
+before anything is loaded (torch.load weights_only, through labkit.checkpoint).
+
+    write_manifest(folder, info)      folder/manifest.json: info plus the sha256 and size of every other file
+    read_manifest(folder)             the manifest, after checking every file it lists
+    read_files(folder, *names)        (manifest, {name: contents}): .json parsed, .pt loaded weights_only
+
+Used by labkit.tools.weights (releases, the long GAN record), variants and dcgan_study.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..checkpoint import CheckpointError, load_checkpoint, write_atomic
+from ..config import display_path, lab_path
+from ..errors import LabkitError
+
+FIX = "run `make weights` to rebuild it, or restore it with `git checkout -- weights/`"
+
+
+class WeightsError(LabkitError):
+    """A shipped model that is missing, truncated or changed: the message names the file and the fix."""
+
+
+def weights_dir(model: str = "dcgan") -> Path:
+    """Where the shipped model lives: $LABKIT_WEIGHTS/<model>, else weights/<model> of the clone or the package."""
+    return lab_path("weights") / model
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json(data, path: Path) -> None:
+    write_atomic(path, lambda f: f.write((json.dumps(data, indent=1) + "\n").encode()))
+
+
+def write_manifest(folder: Path, info: dict) -> dict:
+    """Write folder/manifest.json: `info` plus the sha256 and size of every other file in the folder."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."))
+    info = {**info, "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files}}
+    write_json(info, folder / "manifest.json")
+    return info
+
+
+def read_manifest(folder: str | Path | None = None) -> dict:
+    """The manifest of a shipped model, after checking every file it lists (present, same size, same sha256).
+    WeightsError (one line: the file and the fix) if anything is missing or changed."""
+    folder = Path(folder) if folder is not None else weights_dir("dcgan")
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest["files"]
+    except FileNotFoundError:
+        raise WeightsError(f"{display_path(path)}: missing; {FIX}") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise WeightsError(f"{display_path(path)}: unreadable or not a labkit manifest; {FIX}") from None
+    for name, expected in files.items():
+        file = folder / name
+        if not file.is_file():
+            raise WeightsError(f"{display_path(file)}: missing; {FIX}")
+        if file.stat().st_size != expected["bytes"]:
+            raise WeightsError(f"{display_path(file)}: {file.stat().st_size:,} bytes, the manifest says "
+                               f"{expected['bytes']:,} (truncated?); {FIX}")
+        if sha256(file) != expected["sha256"]:
+            raise WeightsError(f"{display_path(file)}: checksum mismatch (the file was changed); {FIX}")
+    return manifest
+
+
+def read_files(folder: str | Path, *names: str, convert=None) -> tuple[dict, dict]:
+    """(manifest, {name: contents}) of `folder`, every file checked against the manifest first (read_manifest):
+    a .json file parsed, anything else loaded as a checkpoint (weights_only). convert(contents) -> what the caller
+    keeps, run inside the same error boundary (a KeyError there is a damaged file too). WeightsError (one line: the
+    folder, what is wrong, the fix) for a file that is listed but does not read."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    try:
+        contents = {name: json.loads((folder / name).read_text()) if name.endswith(".json")
+                    else load_checkpoint(folder / name) for name in names}
+        return manifest, convert(contents) if convert is not None else contents
+    except (CheckpointError, OSError, ValueError, KeyError) as e:
+        raise WeightsError(f"{display_path(folder)}: {e}; {FIX}") from None
