@@ -1,7 +1,8 @@
-"""GAN figures: training curves, the discriminator's outputs over its healthy bands, class shares and the long
-recorded run. Each function returns a matplotlib Figure (labkit.plots.save_figure writes it to figures/).
+"""GAN figures: training curves, the discriminator's outputs over its healthy bands, class shares, the long
+recorded run, mode coverage and the record of GAN variants. Each function returns a matplotlib Figure
+(labkit.plots.save_figure writes it to figures/).
 
-Introduced in notebooks/03_mnist_gan.ipynb (04 and 05 reuse them: the same history keys).
+Introduced in notebooks/03_mnist_gan.ipynb (04 and 05 reuse them: the same history keys; 05 and 06 add theirs).
 """
 from __future__ import annotations
 
