@@ -18,7 +18,9 @@ import platform
 
 import torch
 
-from .classifier import MNISTClassifier, check_unit_images
+from .classifier import MNISTClassifier, check_unit_images, predict_classes
+from .collapse import posterior_stats
+from .config import device_of
 from .metrics import nearest_neighbours
 
 HOLDS, FAILS = "holds", "does not hold"
@@ -77,3 +79,26 @@ def memorisation(samples: dict, train_x: torch.Tensor, held_out_x: torch.Tensor)
     return {n: {"to_train": d.mean().item(), "held_out_to_train": real.mean().item(),
                 "ratio": (d.mean() / real.mean()).item(), "near_copies": (d < close).float().mean().item()}
             for n, d in zip(names, dists)}
+
+
+@torch.no_grad()
+def label_use(net: torch.nn.Module, clf: MNISTClassifier, test_x: torch.Tensor, test_y: torch.Tensor, *,
+              num_samples: int = 1000) -> dict:
+    """Does a conditional VAE draw the digit it is asked for? From `num_samples` samples, the same number of each
+    digit: "accuracy" and "per_class" (shares read as asked by the classifier); "mean_z_correct" (labels for which
+    z = 0, the prior's mean, decodes the right digit); "same_digit" (for 100 styles z, each decoded with all 10
+    labels, how often a label gives the z's most common digit: high means the class follows z, not the label);
+    "kl" (nats per test digit, labkit.collapse.posterior_stats). Introduced in notebooks/06_extensions.ipynb."""
+    device = device_of(net)
+    asked = torch.arange(num_samples) % 10  # num_samples / 10 samples of each digit
+    read = predict_classes(clf, net.sample(num_samples, generator=torch.Generator().manual_seed(0), y=asked))
+    mean_read = predict_classes(clf, net.decode(torch.zeros(10, net.cfg.latent_dim, device=device),
+                                                torch.arange(10, device=device)).cpu())  # z = 0 with each label
+    z = torch.randn(100, net.cfg.latent_dim, generator=torch.Generator().manual_seed(2)).to(device)  # 100 styles
+    per_z = predict_classes(clf, net.decode(z.repeat_interleave(10, 0), torch.arange(10, device=device).repeat(100))
+                            .cpu()).view(100, 10)  # (style, label)
+    return {"accuracy": (read == asked).float().mean().item(),
+            "same_digit": (per_z.mode(dim=1).values[:, None] == per_z).float().mean().item(),
+            "per_class": [(read[asked == c] == c).float().mean().item() for c in range(10)],
+            "mean_z_correct": int((mean_read == torch.arange(10)).sum()),
+            "kl": posterior_stats(net, test_x, test_y)["kl"]}

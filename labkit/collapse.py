@@ -56,3 +56,29 @@ def posterior_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = 
     kl_per_dim = torch.stack(kls).sum(0) / len(x)  # (latent_dim,)
     return {"kl_per_dim": kl_per_dim, "kl": float(kl_per_dim.sum()),
             **active_units(torch.cat(mus), threshold=threshold)}
+
+
+def sweep_report(stats: dict[str, dict], betas: tuple[float, ...], *, collapsed: str, healthy: str, remedy: str,
+                 free_bits: float) -> str:
+    """The β sweep in words: a table of recon, KL, active units and the largest per-dimension KLs of every run, then
+    what β traded, where it collapsed, and what free bits kept. stats: {run label: posterior_stats(...) plus "recon"
+    and "kl"}, with "β=<beta>" for each beta; `collapsed`, `healthy`, `remedy` name runs in it.
+    Introduced in notebooks/06_extensions.ipynb."""
+    lines = [f"{'run':<22}{'recon':>8}{'KL':>8}{'active units':>14}   KL per dimension, largest first (nats)"]
+    for label, s in stats.items():
+        kl_dims = " ".join(f"{v:.2f}" for v in s["kl_per_dim"].sort(descending=True).values[:6])
+        lines.append(f"{label:<22}{s['recon']:>8.1f}{s['kl']:>8.2f}{s['count']:>9} / {len(s['active'])}   {kl_dims} ...")
+    sweep = [stats[f"β={beta:g}"] for beta in betas]
+    lines += ["", f"β trades reconstruction for KL: as β goes {betas[0]:g} -> {betas[-1]:g}, recon "
+              f"{sweep[0]['recon']:.0f} -> {sweep[-1]['recon']:.0f} nats and KL {sweep[0]['kl']:.1f} -> "
+              f"{sweep[-1]['kl']:.2f} nats per test digit",
+              f"collapse at {collapsed}: {stats[collapsed]['count']} active units, KL {stats[collapsed]['kl']:.2f} nats; "
+              f"healthy at {healthy}: {stats[healthy]['count']} active units, KL {stats[healthy]['kl']:.1f} nats"]
+    for label, s in stats.items():
+        if s["count"] >= 5 and s["kl"] < 1:  # many units above Burda's bar, yet hardly any information
+            lines.append(f"{label}: {s['count']} units pass Burda's 0.01 bar, yet together they carry only "
+                         f"{s['kl']:.2f} nats: the count says which units move with x, not how much they tell about it")
+    lines.append(f"free bits (λ = {free_bits:g}) at the same β: {stats[remedy]['count']} active units, "
+                 f"KL {stats[remedy]['kl']:.1f} nats, recon {stats[remedy]['recon']:.0f} "
+                 f"(without: {stats[collapsed]['recon']:.0f})")
+    return "\n".join(lines)

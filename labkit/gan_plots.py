@@ -1,16 +1,19 @@
-"""GAN figures: training curves, the discriminator's outputs over its healthy bands, class shares and the long
-recorded run. Each function returns a matplotlib Figure (labkit.plots.save_figure writes it to figures/).
+"""GAN figures: training curves, the discriminator's outputs over its healthy bands, class shares, the long
+recorded run, mode coverage and the record of GAN variants. Each function returns a matplotlib Figure
+(labkit.plots.save_figure writes it to figures/).
 
-Introduced in notebooks/03_mnist_gan.ipynb (04 and 05 reuse them: the same history keys).
+Introduced in notebooks/03_mnist_gan.ipynb (04 and 05 reuse them: the same history keys; 05 and 06 add theirs).
 """
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.ticker import MaxNLocator
 
-from .plots import plot_history
+from .plots import plot_history, show_images
 
 
 HEALTHY_D_X = (0.5, 0.9)  # D(x): D mostly right about real images, but not certain
@@ -97,5 +100,99 @@ def plot_gan_long_run(record: dict, *, mark_epoch: int | None = 100) -> plt.Figu
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_mode_coverage(coverage: dict[str, dict]) -> plt.Figure:
+    """One bar chart per set of images: the share of each digit as the classifier reads it, the uniform 1/10
+    dashed, titled with the entropy in bits (coverage: {label: labkit.metrics.mode_coverage(...)}).
+    Introduced in notebooks/05_comparison.ipynb."""
+    fig, axes = plt.subplots(1, len(coverage), figsize=(14, 2.8), sharey=True, squeeze=False)
+    for ax, (label, cov) in zip(axes[0], coverage.items()):
+        ax.bar(range(10), cov["shares"], color="tab:blue")
+        ax.axhline(0.1, color="gray", ls="--", lw=1)
+        ax.set_title(f"{label}: {cov['entropy']:.2f} bits")
+        ax.set_xticks(range(10))
+        ax.set_xlabel("predicted digit")
+    axes[0, 0].set_ylabel("share of samples")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------
+# GAN variants recorded over several seeds (labkit.tools.variants): notebooks/06_extensions.ipynb
+# ---------------------------------------------------------------------------------------------------
+
+VARIANT_COLOURS = ("tab:blue", "tab:red", "tab:green")  # one per recorded model, in the record's order
+
+
+def plot_variant_curves(record: dict) -> plt.Figure:
+    """Classifier-FID (left, log scale) and the share of the commonest digit (right, 0.1 = even) against generator
+    updates, one line per model and seed of a record of GAN variants (labkit.tools.variants.load_gan_variants).
+    Introduced in notebooks/06_extensions.ipynb."""
+    names, label = record["models"], record["labels"]
+    colours = dict(zip(names, VARIANT_COLOURS))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    for name in names:
+        for seed, run in record["runs"][name].items():
+            c = run["curve"]
+            kw = dict(color=colours[name], alpha=0.8, marker="o", ms=3, label=label[name] if seed == "0" else None)
+            axes[0].plot(c["g_updates"], c["fid"], **kw)
+            axes[1].plot(c["g_updates"], c["largest_share"], **kw)
+    axes[0].set(yscale="log", xlabel="generator updates", ylabel="classifier-FID (log)",
+                title="sample quality, three seeds per model")
+    axes[1].axhline(0.1, color="gray", ls=":", lw=1)
+    axes[1].set(xlabel="generator updates", ylabel="share of the commonest digit", title="mode coverage (0.1 = even)")
+    for ax in axes:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_variant_d_numbers(record: dict, reports: dict[str, tuple[str, Callable[[dict], list[float]]]]) -> plt.Figure:
+    """One panel per recorded model: the number its D reports (solid, one line per seed) with the classifier-FID
+    (dashed, log scale on the right). reports: {model name: (what D reports, curve -> that number per measurement)}.
+    Introduced in notebooks/06_extensions.ipynb."""
+    names, label = record["models"], record["labels"]
+    colours = dict(zip(names, VARIANT_COLOURS))
+    fig, axes = plt.subplots(1, len(names), figsize=(15, 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        what, number = reports[name]
+        twin = ax.twinx()
+        for seed, run in record["runs"][name].items():
+            c = run["curve"]
+            ax.plot(c["g_updates"], number(c), color=colours[name], marker="o", ms=3, alpha=0.8)
+            twin.plot(c["g_updates"], c["fid"], color="gray", ls="--", alpha=0.6)
+        ax.set(xlabel="generator updates", ylabel=what, title=label[name])
+        twin.set(yscale="log", ylabel="classifier-FID (dashed, log)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_variant_samples(record: dict, grids: dict[str, list]) -> plt.Figure:
+    """The final fixed-noise samples of every recorded model (rows) and seed (columns), each titled with its final
+    classifier-FID; grids from labkit.tools.variants.load_gan_variants (uint8). Introduced in
+    notebooks/06_extensions.ipynb."""
+    names, seeds = record["models"], record["seeds"]
+    fig, axes = plt.subplots(len(names), len(seeds), figsize=(2.6 * len(seeds), 2.8 * len(names)), squeeze=False)
+    for i, name in enumerate(names):
+        for j, seed in enumerate(seeds):
+            fid = record["runs"][name][str(seed)]["curve"]["fid"][-1]
+            show_images(grids[name][j][:16], nrow=4, value_range=(0, 255), ax=axes[i, j],
+                        title=f"{record['labels'][name]}, seed {seed}: FID {fid:.0f}")
+    fig.suptitle(f"after {record['updates']:,} generator updates (fixed noise)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_critic_live(estimate: list[float], samples: torch.Tensor) -> plt.Figure:
+    """A live WGAN-GP run: the critic's estimate E[D(x)] - E[D(G(z))] per epoch (left) and G(fixed noise) after
+    the last epoch (right; uint8 samples). Introduced in notebooks/06_extensions.ipynb."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.6, 1]})
+    axes[0].plot(range(1, len(estimate) + 1), estimate, "o-", color="tab:red")
+    axes[0].set(xlabel="epoch", ylabel="E[D(x)] - E[D(G(z))]", title="the critic's estimate, live")
+    axes[0].set_xticks(range(1, len(estimate) + 1))
+    show_images(samples, nrow=5, value_range=(0, 255), ax=axes[1], title=f"G(fixed noise) after epoch {len(estimate)}")
     fig.tight_layout()
     return fig

@@ -262,3 +262,31 @@ def plot_interpolation_at(models: dict[str, torch.nn.Module], x_a: torch.Tensor,
         ax.set_axis_off()
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------------
+# Several panels in one figure: notebooks 01, 02, 05 and 06
+# ---------------------------------------------------------------------------------------------------
+
+def show_image_panels(panels: dict[str, torch.Tensor], *, nrow: int = 5, value_range=(0.0, 1.0),
+                      figsize: tuple[float, float] = (12, 4.4)) -> plt.Figure:
+    """One image grid per panel, side by side, each titled by its key (e.g. real digits beside each model's samples).
+    Introduced in notebooks/01_autoencoder.ipynb."""
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
+    for ax, (title, x) in zip(axes[0], panels.items()):
+        show_images(x, nrow=nrow, ax=ax, title=title, value_range=value_range)
+    fig.tight_layout()
+    return fig
+
+
+def plot_relative_losses(curves: dict[str, list[float]]) -> plt.Figure:
+    """Each run's training loss per epoch divided by its final value, so runs with different losses share an axis:
+    how fast each one settles. Introduced in notebooks/05_comparison.ipynb."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for label, values in curves.items():
+        values = torch.tensor(values)
+        ax.plot(range(1, len(values) + 1), values / values[-1], marker="o", ms=3, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss / final loss")
+    ax.legend()
+    return fig

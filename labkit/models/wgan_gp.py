@@ -90,3 +90,9 @@ def gradient_penalty(net_D: nn.Module, x: torch.Tensor, fake: torch.Tensor, *, w
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)  # (B, 1, 28, 28): d D(x̂_i) / d x̂_i
     grad_norm = grad.flatten(1).norm(2, dim=1)  # (B,)
     return weight * ((grad_norm - 1) ** 2).mean()
+
+
+def critic_estimate(history: dict) -> list[float]:
+    """The critic's Wasserstein-1 estimate E[D(x)] - E[D(G(z))] at each entry of a fit_gan history or a recorded
+    curve (its "D_x" and "D_G_z1", the critic's mean scores in its own step)."""
+    return [a - b for a, b in zip(history["D_x"], history["D_G_z1"])]
