@@ -9,4 +9,5 @@
     resources.py    `labkit notebooks`: copies of the notebooks to work in
     colab.py        the notebooks' install cell and Colab badges (python -m labkit.tools.colab)
     readme.py       README.md's measured blocks (python -m labkit.tools.readme)
+    cli_parser.py   the `labkit` command's arguments, one function per subcommand (labkit/cli.py runs them)
 """
