@@ -6,8 +6,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .harness import (_Fail, _call, _close, _expect, _gradients_like, _kl_mistakes, _known_mistake, _needs_grad,
-                      _reference, _run, _snapshot, _tensor, _untouched)
+from .harness import (_Fail, _call, _expect, _gradients_like, _kl_mistakes, _known_mistake, _needs_grad, _run,
+                      _snapshot, _tensor, _untouched)
+from .references import _reference
 
 
 # ---------------------------------------------------------------------------------------------------
