@@ -29,6 +29,26 @@ def _check_weights_init(fn: Callable) -> None:
     kinds = (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)
     layers = [m for net in nets for m in net.modules() if isinstance(m, kinds)]
     before = [m.weight.detach().clone() for m in layers]
+    _apply_weights_init(nets, fn)
+    if all(torch.equal(m.weight.detach(), w0) for m, w0 in zip(layers, before)):
+        raise _Fail("weights_init changed no layer: draw Conv2d and ConvTranspose2d weights from N(0, 0.02), "
+                    "BatchNorm2d weights from N(1, 0.02), and set BatchNorm2d biases to 0")
+    for m, w0 in zip(layers, before):
+        if torch.equal(m.weight.detach(), w0):
+            if isinstance(m, nn.BatchNorm2d):
+                raise _Fail("the BatchNorm2d layers kept PyTorch's default scale 1: draw it from N(1, 0.02), "
+                            "nn.init.normal_(m.weight, 1.0, 0.02), and set m.bias to 0")
+            raise _Fail(f"the {type(m).__name__} layers kept PyTorch's default initialisation: match nn.Conv2d and "
+                        f"nn.ConvTranspose2d, isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))")
+    _check_conv_weights([m for m in layers if not isinstance(m, nn.BatchNorm2d)])
+    _check_batchnorm([m for m in layers if isinstance(m, nn.BatchNorm2d)])
+    if any(not p.requires_grad or not p.is_leaf for net in nets for p in net.parameters()):
+        raise _Fail("some parameters no longer train (requires_grad False or not a leaf): change the values in place "
+                    "with nn.init.normal_(m.weight, ...), keeping the parameters themselves")
+
+
+def _apply_weights_init(nets, fn: Callable) -> None:
+    """net.apply(fn) on each network, as the notebook calls it; a failure says what usually causes it."""
     for net in nets:
         try:  # as the notebook calls it: outside torch.no_grad
             _call(net.apply, fn, what="net.apply(weights_init)")
@@ -43,19 +63,11 @@ def _check_weights_init(fn: Callable) -> None:
                 raise _Fail(f"{e}; an in-place change of a weight needs nn.init.normal_(m.weight, ...) (or "
                             f"m.weight.data.normal_(...)), which autograd allows") from None
             raise
-    if all(torch.equal(m.weight.detach(), w0) for m, w0 in zip(layers, before)):
-        raise _Fail("weights_init changed no layer: draw Conv2d and ConvTranspose2d weights from N(0, 0.02), "
-                    "BatchNorm2d weights from N(1, 0.02), and set BatchNorm2d biases to 0")
-    for m, w0 in zip(layers, before):
-        if torch.equal(m.weight.detach(), w0):
-            if isinstance(m, nn.BatchNorm2d):
-                raise _Fail("the BatchNorm2d layers kept PyTorch's default scale 1: draw it from N(1, 0.02), "
-                            "nn.init.normal_(m.weight, 1.0, 0.02), and set m.bias to 0")
-            raise _Fail(f"the {type(m).__name__} layers kept PyTorch's default initialisation: match nn.Conv2d and "
-                        f"nn.ConvTranspose2d, isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))")
-    for m in layers:
-        if isinstance(m, nn.BatchNorm2d):
-            continue
+
+
+def _check_conv_weights(convs: list[nn.Module]) -> None:
+    """The (transposed) convolutions' weights are drawn from N(0, 0.02): their mean, std and a normal's shape."""
+    for m in convs:
         mean, std = m.weight.mean().item(), m.weight.std().item()
         if abs(std - 1) < 0.1 and abs(mean - 0.02) < 0.01:
             raise _Fail("conv weights have mean 0.02 and std 1: normal_'s arguments are (tensor, mean, std), "
@@ -63,14 +75,17 @@ def _check_weights_init(fn: Callable) -> None:
         if abs(std - 0.02) > 0.003 or abs(mean) > 0.003:
             raise _Fail(f"{type(m).__name__} weights have mean {mean:.3g} and std {std:.3g}, expected N(0, 0.02): "
                         f"nn.init.normal_(m.weight, 0.0, 0.02)")
-    conv_w = torch.cat([m.weight.detach().flatten()[:20_000] for m in layers if not isinstance(m, nn.BatchNorm2d)])
+    conv_w = torch.cat([m.weight.detach().flatten()[:20_000] for m in convs])
     standard = (conv_w - conv_w.mean()) / conv_w.std()
     kurtosis = (standard * standard).square().mean().item()  # 3 for a normal, 1.8 for a uniform
     if not 2.7 < kurtosis < 3.3:
         raise _Fail(f"the conv weights have the right mean and std but not a normal's shape (kurtosis "
                     f"{kurtosis:.2f}, a normal has 3): draw them from N(0, 0.02) with nn.init.normal_, not a uniform or "
                     f"constant")
-    bns = [m for m in layers if isinstance(m, nn.BatchNorm2d)]
+
+
+def _check_batchnorm(bns: list[nn.Module]) -> None:
+    """The BatchNorm2d layers' scales are drawn from N(1, 0.02) and their biases are 0."""
     bn_w = torch.cat([m.weight.detach() for m in bns])
     bn_b = torch.cat([m.bias.detach() for m in bns])
     mean, std = bn_w.mean().item(), bn_w.std().item()
@@ -81,9 +96,6 @@ def _check_weights_init(fn: Callable) -> None:
         raise _Fail(f"BatchNorm2d weights have std {std:.3g}, expected 0.02: nn.init.normal_(m.weight, 1.0, 0.02)")
     if bn_b.abs().max().item() > 0:
         raise _Fail("BatchNorm2d biases should be 0: nn.init.zeros_(m.bias)")
-    if any(not p.requires_grad or not p.is_leaf for net in nets for p in net.parameters()):
-        raise _Fail("some parameters no longer train (requires_grad False or not a leaf): change the values in place "
-                    "with nn.init.normal_(m.weight, ...), keeping the parameters themselves")
 
 
 def check_conv_transpose_out(fn: Callable) -> Callable:

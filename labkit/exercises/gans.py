@@ -139,30 +139,42 @@ def _check_d_step(fn: Callable) -> None:
         raise _Fail("gradients reach G in the D step: score the fakes with net_D(fake.detach()), so D's loss "
                     "changes D only")
     _untouched(before, "d_step")
+    _check_d_update(net_D, start, after, lr, stale, lambda: _d_step_mistakes(pristine, x, fake.detach(), sgd))
+    _check_d_step_values(got, net_D, x, fake, (ref_loss, ref_dx, ref_dgz), (d_real.mean(), d_fake.mean()))
+
+
+def _check_d_update(net_D: nn.Module, start: list, after: list, lr: float, stale: float, mistakes: Callable) -> None:
+    """D's parameters after the student's step must be `after` (labkit's step from `start`); otherwise say which
+    usual mistake (no step, stale or accumulated gradients, one of `mistakes()`) gives what they are."""
     now = [p.detach() for p in net_D.parameters()]
 
     def params_are(expected):
         return all(torch.allclose(a, b, atol=1e-6) for a, b in zip(now, expected))
 
-    if not params_are(after):
-        if params_are(start):
-            if all(p.grad is not None and bool((p.grad == stale).all()) for p in net_D.parameters()):
-                raise _Fail("D did not change and no gradient was computed: opt_D.zero_grad(), then "
-                            "loss_D.backward(), then opt_D.step()")
-            raise _Fail("D's parameters did not change: after loss_D.backward(), call opt_D.step()")
-        grads = [(p0 - p1) / lr for p0, p1 in zip(start, after)]  # the right step's gradient (first SGD step)
-        if params_are([p0 - lr * (g + stale) for p0, g in zip(start, grads)]):
-            raise _Fail("the gradients of the previous step were added to this one: call opt_D.zero_grad() "
-                        "before loss_D.backward()")
-        if params_are([p0 - lr * stale for p0 in start]):
-            raise _Fail("D stepped on old gradients: call opt_D.zero_grad(), then loss_D.backward(), then "
-                        "opt_D.step()")
-        for hint, update in _d_step_mistakes(pristine, x, fake.detach(), sgd):
-            if params_are(update):
-                raise _Fail(hint)
-        raise _Fail("D's update differs from labkit's: loss_D should be discriminator_loss(net_D(x), "
-                    "net_D(fake.detach())), followed by one backward() and one opt_D.step()")
+    if params_are(after):
+        return
+    if params_are(start):
+        if all(p.grad is not None and bool((p.grad == stale).all()) for p in net_D.parameters()):
+            raise _Fail("D did not change and no gradient was computed: opt_D.zero_grad(), then "
+                        "loss_D.backward(), then opt_D.step()")
+        raise _Fail("D's parameters did not change: after loss_D.backward(), call opt_D.step()")
+    grads = [(p0 - p1) / lr for p0, p1 in zip(start, after)]  # the right step's gradient (first SGD step)
+    if params_are([p0 - lr * (g + stale) for p0, g in zip(start, grads)]):
+        raise _Fail("the gradients of the previous step were added to this one: call opt_D.zero_grad() "
+                    "before loss_D.backward()")
+    if params_are([p0 - lr * stale for p0 in start]):
+        raise _Fail("D stepped on old gradients: call opt_D.zero_grad(), then loss_D.backward(), then "
+                    "opt_D.step()")
+    for hint, update in mistakes():
+        if params_are(update):
+            raise _Fail(hint)
+    raise _Fail("D's update differs from labkit's: loss_D should be discriminator_loss(net_D(x), "
+                "net_D(fake.detach())), followed by one backward() and one opt_D.step()")
 
+
+def _check_d_step_values(got, net_D: nn.Module, x: torch.Tensor, fake: torch.Tensor, ref: tuple, before: tuple) -> None:
+    """The three returned values: (loss_D, D_x, D_G_z1) as labkit's `ref`, D's mean outputs `before` the step, detached."""
+    ref_loss, ref_dx, ref_dgz = ref
     if not (isinstance(got, (tuple, list)) and len(got) == 3):
         raise _Fail(f"expected three values (loss_D, D_x, D_G_z1), got {_describe(got)}")
     item = " (keep tensors, detached: .item() waits for the GPU at every batch)"
@@ -178,7 +190,7 @@ def _check_d_step(fn: Callable) -> None:
                         f"pass before the step")
     if _close(dx.reshape(()), ref_dgz) and _close(dgz.reshape(()), ref_dx):
         raise _Fail("D_x and D_G_z1 are swapped: return (loss_D, D(x).mean(), D(G(z)).mean())")
-    for value, name, want in ((loss, "loss_D", ref_loss), (dx, "D_x", d_real.mean()), (dgz, "D_G_z1", d_fake.mean())):
+    for value, name, want in ((loss, "loss_D", ref_loss), (dx, "D_x", before[0]), (dgz, "D_G_z1", before[1])):
         _expect(value.reshape(()), want, name, "return (loss_D, D(x).mean(), D(G(z)).mean()) from before the step")
         if value.requires_grad:
             raise _Fail(f"{name} still holds the graph: return it detached, {name}.detach(), so it does not keep "

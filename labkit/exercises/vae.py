@@ -153,6 +153,25 @@ def _check_vae_loss(fn: Callable) -> None:
         if order != (0, 1, 2) and all(_close(values[i], wants[j]) for i, j in enumerate(order)):
             raise _Fail("the three terms are right but in another order: return them in the order "
                         "(total, recon, kl)")
+    _check_vae_recon(recon, w_recon, x, x_hat)
+    _check_vae_kl_and_total(kl, total, wants, mu, logvar)
+    _needs_grad(total, "total")
+    leaves = [t.clone().requires_grad_() for t in (x_hat, mu, logvar)]
+    want = torch.autograd.grad(_reference("vae_loss")(leaves[0], x, leaves[1], leaves[2])[0], leaves)
+    grads = torch.autograd.grad(total, inputs, allow_unused=True)
+    for g, w, name, term, learns in zip(grads, want, ("x_hat", "mu", "logvar"), ("reconstruction", "KL", "KL"),
+                                        ("the decoder", "the encoder", "the encoder")):
+        if g is None or not g.abs().sum() > 0:
+            raise _Fail(f"no gradient of total reaches {name}: the {term} term is cut off (.detach(), .item(), .data "
+                        f"or torch.no_grad), so {learns} would not learn from it")
+        if not torch.allclose(g, w, rtol=1e-3, atol=1e-7):
+            raise _Fail(f"total's gradient w.r.t. {name} differs from that of recon + kl: part of the {term} term is "
+                        f"cut off from the graph (.detach(), .data)")
+
+
+def _check_vae_recon(recon: torch.Tensor, w_recon: torch.Tensor, x: torch.Tensor, x_hat: torch.Tensor) -> None:
+    """recon is labkit's BCE summed over pixels and averaged over the batch; else which usual mistake it is."""
+    batch = len(x)
     flat_x, flat_hat = x.flatten(1), x_hat.flatten(1)
     bce = F.binary_cross_entropy
     _known_mistake(recon, [
@@ -171,6 +190,13 @@ def _check_vae_loss(fn: Callable) -> None:
                                                          "F.binary_cross_entropy(x_hat, x), prediction first"),
     ])
     _expect(recon, w_recon, "recon", "recon = F.binary_cross_entropy(x_hat, x, reduction='sum') / len(x)")
+
+
+def _check_vae_kl_and_total(kl: torch.Tensor, total: torch.Tensor, wants: tuple, mu: torch.Tensor,
+                            logvar: torch.Tensor) -> None:
+    """kl is the batch mean of the closed-form KL and total = recon + kl; else which usual mistake it is."""
+    w_total, w_recon, w_kl = wants
+    batch = len(mu)
     per_image = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1)
     _known_mistake(kl, [
         (w_kl * batch, "kl is summed over the batch: take the mean over images, kl_divergence(mu, logvar).mean()"),
@@ -186,15 +212,3 @@ def _check_vae_loss(fn: Callable) -> None:
         (w_recon + 2 * w_kl, "total counts the KL twice: total = recon + kl"),
     ])
     _expect(total, w_total, "total", "total = recon + kl")
-    _needs_grad(total, "total")
-    leaves = [t.clone().requires_grad_() for t in (x_hat, mu, logvar)]
-    want = torch.autograd.grad(_reference("vae_loss")(leaves[0], x, leaves[1], leaves[2])[0], leaves)
-    grads = torch.autograd.grad(total, inputs, allow_unused=True)
-    for g, w, name, term, learns in zip(grads, want, ("x_hat", "mu", "logvar"), ("reconstruction", "KL", "KL"),
-                                        ("the decoder", "the encoder", "the encoder")):
-        if g is None or not g.abs().sum() > 0:
-            raise _Fail(f"no gradient of total reaches {name}: the {term} term is cut off (.detach(), .item(), .data "
-                        f"or torch.no_grad), so {learns} would not learn from it")
-        if not torch.allclose(g, w, rtol=1e-3, atol=1e-7):
-            raise _Fail(f"total's gradient w.r.t. {name} differs from that of recon + kl: part of the {term} term is "
-                        f"cut off from the graph (.detach(), .data)")
