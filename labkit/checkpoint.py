@@ -17,7 +17,7 @@ from torch import nn
 
 from .config import display_path
 from .errors import EXIT_ERROR, LabkitError, UsageError
-from .files import cannot_write, clean_stale_temp_files, take_lock, write_atomic  # noqa: F401  (write_atomic: its old home)
+from .files import cannot_write, clean_stale_temp_files, take_lock, write_atomic  # noqa: F401  (its old home)
 
 
 class CheckpointError(LabkitError):

@@ -172,8 +172,10 @@ def _check_d_update(net_D: nn.Module, start: list, after: list, lr: float, stale
                 "net_D(fake.detach())), followed by one backward() and one opt_D.step()")
 
 
-def _check_d_step_values(got, net_D: nn.Module, x: torch.Tensor, fake: torch.Tensor, ref: tuple, before: tuple) -> None:
-    """The three returned values: (loss_D, D_x, D_G_z1) as labkit's `ref`, D's mean outputs `before` the step, detached."""
+def _check_d_step_values(got, net_D: nn.Module, x: torch.Tensor, fake: torch.Tensor, ref: tuple,
+                         before: tuple) -> None:
+    """The three returned values: (loss_D, D_x, D_G_z1) as labkit's `ref` and D's mean outputs `before` the step,
+    detached."""
     ref_loss, ref_dx, ref_dgz = ref
     if not (isinstance(got, (tuple, list)) and len(got) == 3):
         raise _Fail(f"expected three values (loss_D, D_x, D_G_z1), got {_describe(got)}")
