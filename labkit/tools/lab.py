@@ -20,7 +20,7 @@ from .execute import execute_notebook  # noqa: F401
 from .notebook_io import (NotebookError, check_writable, coalesce_streams, locked_notebooks,  # noqa: F401
                           read_notebook, resolve_control_chars, write_notebook)
 
-_check_writable, _locked = check_writable, locked_notebooks  # their names before the split
+_locked = locked_notebooks  # its name before the split
 
 MNIST_HOST = "ossci-datasets.s3.amazonaws.com"  # torchvision's first MNIST mirror
 KAGGLE_HOST = "www.kaggle.com"
