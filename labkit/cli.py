@@ -20,6 +20,7 @@ import os
 import shlex
 import signal
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -252,7 +253,7 @@ def _report(command: str, error: BaseException, *, debug: bool) -> int:
     if debug:
         _say("".join(text).rstrip())
     code, what = explain(error)
-    log = write_log(command, error, text)
+    log = write_log(command, error, text, _log_folder())
     _say(f"{command}: error: {one_line(what)} ({f'details in {log}' if log else 'no log: nowhere to write it'})")
     return code
 
@@ -262,10 +263,16 @@ def _by(signum: int) -> str:
     return "" if signum == signal.SIGINT else f" by {signal_name(signum)}"
 
 
+def _log_folder() -> Path:
+    """Where failed commands leave their traceback: $LABKIT_LOGS, else <runs>/logs (runs/logs by default)."""
+    if os.environ.get("LABKIT_LOGS"):
+        return Path(os.environ["LABKIT_LOGS"])
+    try:
+        from .config import runs_dir
 
-
-
-
+        return runs_dir() / "logs"
+    except Exception:  # noqa: BLE001  (the fault being reported may be an import of the config)
+        return Path(tempfile.gettempdir()) / "labkit-logs"
 
 
 def _say(line: str) -> None:

@@ -212,28 +212,17 @@ def explain(error: BaseException) -> tuple[int, str]:
                         f"please report it with the log file")
 
 
-def _log_folder() -> Path:
-    """Where failed commands leave their traceback: $LABKIT_LOGS, else <runs>/logs (runs/logs by default)."""
-    if os.environ.get("LABKIT_LOGS"):
-        return Path(os.environ["LABKIT_LOGS"])
-    try:
-        from .config import runs_dir
-
-        return runs_dir() / "logs"
-    except Exception:  # noqa: BLE001  (the fault being reported may be an import of the config)
-        return Path(tempfile.gettempdir()) / "labkit-logs"
-
-
-def write_log(command: str, error: BaseException, text: list[str]) -> str | None:
-    """Write the command line, the error's details and its traceback to a new log file; its path, or None."""
+def write_log(command: str, error: BaseException, text: list[str], folder: Path) -> str | None:
+    """Write the command line, the error's details and its traceback to a new log file in `folder` (else in the
+    temp folder's labkit-logs); its path, or None."""
     name = f"{command.split()[-1]}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     details = getattr(error, "details", None)
     body = (f"$ labkit {shlex.join(sys.argv[1:])}\nlabkit {__version__}, Python {sys.version.split()[0]}\n\n"
             + (f"{details}\n\n" if details else "") + "".join(text))
-    for folder in (_log_folder(), Path(tempfile.gettempdir()) / "labkit-logs"):
+    for place in (folder, Path(tempfile.gettempdir()) / "labkit-logs"):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / name
+            place.mkdir(parents=True, exist_ok=True)
+            path = place / name
             path.write_text(body, encoding="utf-8", errors="replace")
         except OSError:
             continue
