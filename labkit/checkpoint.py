@@ -1,14 +1,13 @@
 """Checkpoints: written atomically, loaded with weights_only=True, checked against the model.
 
-Introduced in notebooks/03_mnist_gan.ipynb (and used by `labkit train --resume`).
+Introduced in notebooks/03_mnist_gan.ipynb (and used by `labkit train --resume`). The atomic write and the lock
+themselves are in labkit/files.py.
 """
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,67 +16,18 @@ import torch
 from torch import nn
 
 from .config import display_path, machine
-from .errors import EXIT_ERROR, LabkitError, UsageError, signals_held
+from .errors import EXIT_ERROR, LabkitError, UsageError
+from .files import cannot_write, clean_stale_temp_files, take_lock, write_atomic  # noqa: F401  (its old home)
 
 
 class CheckpointError(LabkitError):
     """A checkpoint is missing, unreadable or belongs to another model. One-line message."""
 
 
-def write_atomic(path: str | Path, write) -> Path:
-    """Write a file atomically: write(f) into a temp file in the same folder (binary), fsync, then rename over
-    `path`. A crash or Ctrl-C at any moment leaves the old file or the new one, never half a file; the temp file
-    is removed on any error (a killed process leaves a `.<name>.*.tmp` that clean_stale_temp_files removes).
-    SIGINT, SIGTERM and SIGHUP are held back until the file is in place (labkit.errors.signals_held).
-    `path` being a folder is a LabkitError naming it."""
-    path = Path(path)
-    if path.is_dir():
-        raise LabkitError(f"{path}: is a folder where labkit writes a file; move it away (or choose another folder)")
-    with signals_held():
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        f = None
-        try:
-            with os.fdopen(fd, "wb") as raw:
-                f = _Remembering(raw)
-                write(f)
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.replace(tmp, path)
-        except BaseException as e:
-            Path(tmp).unlink(missing_ok=True)
-            if f is not None and f.error is not None and not isinstance(e, OSError):
-                raise f.error from None  # torch.save turns a full disk into a RuntimeError: say what it was
-            raise
-    return path
 
 
-class _Remembering:
-    """A file whose write() remembers the OSError it raised (a full disk), for callers that re-wrap it."""
-
-    def __init__(self, f):
-        self.f, self.error = f, None
-
-    def write(self, data):
-        try:
-            return self.f.write(data)
-        except OSError as e:
-            self.error = e
-            raise
-
-    def __getattr__(self, name):
-        return getattr(self.f, name)
 
 
-def clean_stale_temp_files(folder: str | Path, pattern: str = ".*.tmp", *, older_than: float = 0.0) -> list[Path]:
-    """Remove the temp files (`.<name>.*.tmp`) that killed runs left in `folder`, those matching `pattern` and
-    not modified for `older_than` seconds (another process may be writing a young one); return them."""
-    import time
-
-    now = time.time()
-    stale = [p for p in sorted(Path(folder).glob(pattern)) if now - p.stat().st_mtime >= older_than]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
 
 
 def save_checkpoint(state: dict, path: str | Path) -> Path:
@@ -161,13 +111,9 @@ def prepare_out(out: str | Path) -> Path:
     if not str(out).strip() or "\0" in str(out):
         raise TrainError(f"--out {str(out)!r}: not a folder name; give a folder, e.g. --out runs/mine")
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as e:
-        raise TrainError(f"--out {out}: cannot write there ({e.strerror or type(e).__name__}); "
-                         f"choose another folder with --out") from None
+    why = cannot_write(out)
+    if why:
+        raise TrainError(f"--out {out}: cannot write there ({why}); choose another folder with --out")
     return out
 
 
@@ -186,17 +132,8 @@ def locked(out: Path, name: str):
         return
     path = out / f".{name}.lock"
     with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.seek(0)
-            holder = f.read().strip() or "unknown"
-            raise TrainError(f"--out {display_path(out)}: another run (process {holder}) is training {name} there; "
-                             f"wait for it to finish or choose another --out") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+        take_lock(f, lambda holder: TrainError(f"--out {display_path(out)}: another run (process {holder}) is "
+                                               f"training {name} there; wait for it to finish or choose another --out"))
         check_run_files(out, name)
         clean_stale_temp_files(out, f".{name}.pt.*.tmp")
         if (out / f"{name}_images").is_dir():

@@ -3,13 +3,23 @@ policy (SIGINT, SIGTERM and SIGHUP stop work at a safe point, never inside an at
 
 Every labkit error is one line: what, which file or argument, what to do. The `labkit` command prints it as
 `labkit <cmd>: error: <message>` and exits with the error's exit_code; notebooks see the exception itself.
-Nothing here imports torch (the command installs the signal policy before importing it).
+Nothing here imports torch (the command installs the signal policy before importing it). At the bottom: what the
+command says of any fault (`explain`) and the log file it leaves the traceback in (`write_log`).
 """
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+import shlex
 import signal
+import sys
+import tempfile
 import threading
+import time
+from pathlib import Path
+
+from . import __version__
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # the work failed: a file, the data, a checkpoint, the disk, a notebook cell (the line names it)
@@ -178,3 +188,44 @@ def signals_held():
             signal.signal(s, handler)
     if caught:
         signal.raise_signal(caught[0])
+
+
+# --- what the `labkit` command says of a fault, and the log file it writes ------------------------------------
+
+def explain(error: BaseException) -> tuple[int, str]:
+    """(exit code, one-line message) for any exception."""
+    if isinstance(error, LabkitError):
+        return error.exit_code, one_line(str(error))
+    if isinstance(error, OSError):
+        where = error.filename or "a file"
+        if error.errno == errno.ENOSPC:
+            return EXIT_ERROR, f"disk full while writing {where}; free some space, then run it again"
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return EXIT_ERROR, (f"{where}: {error.strerror or 'not allowed'}; make it writable, or choose another "
+                                f"folder (--out, $LABKIT_RUNS, $LABKIT_DATA)")
+        if error.errno in (errno.EISDIR, errno.ENOTDIR, errno.ENOENT, errno.EEXIST):
+            return EXIT_ERROR, f"{where}: {error.strerror}; check the path"
+        return EXIT_ERROR, f"{where}: {error.strerror or one_line(str(error)) or type(error).__name__}"
+    if isinstance(error, MemoryError):
+        return EXIT_ERROR, "out of memory; use a smaller --batch-size, or close other programs"
+    return EXIT_ERROR, (f"unexpected {type(error).__name__}: {one_line(str(error), 300)}; this is a bug in labkit: "
+                        f"please report it with the log file")
+
+
+def write_log(command: str, error: BaseException, text: list[str], folder: Path) -> str | None:
+    """Write the command line, the error's details and its traceback to a new log file in `folder` (else in the
+    temp folder's labkit-logs); its path, or None."""
+    name = f"{command.split()[-1]}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    details = getattr(error, "details", None)
+    body = (f"$ labkit {shlex.join(sys.argv[1:])}\nlabkit {__version__}, Python {sys.version.split()[0]}\n\n"
+            + (f"{details}\n\n" if details else "") + "".join(text))
+    for place in (folder, Path(tempfile.gettempdir()) / "labkit-logs"):
+        try:
+            place.mkdir(parents=True, exist_ok=True)
+            path = place / name
+            path.write_text(body, encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        shown = os.path.relpath(path)  # relative to where the command ran, when it lies below it
+        return str(path) if shown.startswith("..") else shown
+    return None

@@ -9,7 +9,6 @@ import io
 import os
 import re
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..config import data_dir, get_profile
+from ..files import cannot_write
 from .loader import DataError, notice, short_reason
 from .images import images_from_folder, images_from_zip
 from .synth import synthetic_abstract_art
@@ -100,13 +100,10 @@ def download_abstract_art(root: str | Path | None = None, *, force: bool = False
     if source.endswith("kaggle.json") and os.name != "nt" and Path(source).stat().st_mode & 0o077:
         notice(f"{source} is readable by other users; run `chmod 600 {source}`")
     partial = folder / ".download"  # the zip appears under its real name only once it is complete
-    try:
-        partial.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=partial):
-            pass
-    except OSError as e:
-        raise DataError(f"{folder}: cannot write the download there ({e.strerror or type(e).__name__}); make it "
-                        f"writable or point $LABKIT_DATA at a writable folder") from None
+    why = cannot_write(partial)
+    if why:
+        raise DataError(f"{folder}: cannot write the download there ({why}); make it writable or point $LABKIT_DATA "
+                        f"at a writable folder")
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             from kaggle.api.kaggle_api_extended import KaggleApi  # runs kaggle/__init__.py's own authenticate()

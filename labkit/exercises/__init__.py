@@ -1,9 +1,12 @@
 """The exercises wing: the checks the notebooks' exercise cells call, and the harness they run on. Not taught.
 
     checks.py        EXERCISES (the list, in notebook order) and the check_* functions a check cell calls
-    harness.py       how a check runs: labkit's references, one printed line, the caller's random state kept
-    autoencoders.py  the checks of notebooks 01 and 02
-    gans.py          the checks of notebooks 03 and 04
+    harness.py       how a check runs: one printed line, the caller's random state kept, the shared comparisons
+    references.py    labkit's own answer to each exercise (REFERENCES: where each lives in labkit)
+    autoencoders.py  the checks of notebook 01
+    vae.py           the checks of notebook 02
+    gans.py          the checks of notebook 03
+    dcgan.py         the checks of notebook 04
     extensions.py    the checks of notebook 06
 
 A check cell reads `from labkit.exercises import checks` then `kl_divergence = checks.check_kl_divergence(kl_divergence)`;

@@ -31,13 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .harness import (REFERENCES, reference_conv_transpose_out, reference_d_step, reference_g_block,  # noqa: F401
-                      reference_make_decoder, reference_make_encoder, reference_reparameterize)
-from .autoencoders import (check_ae_loss, check_kl_divergence, check_make_decoder, check_make_encoder,
-                           check_reparameterize, check_vae_loss)
+from .references import (REFERENCES, reference_conv_transpose_out, reference_d_step, reference_g_block,  # noqa: F401
+                         reference_make_decoder, reference_make_encoder, reference_reparameterize)
+from .autoencoders import check_ae_loss, check_make_decoder, check_make_encoder
+from .vae import check_kl_divergence, check_reparameterize, check_vae_loss
+from .gans import check_d_step, check_discriminator_loss, check_generator_loss
+from .dcgan import check_conv_transpose_out, check_g_block, check_weights_init
 from .extensions import check_gradient_penalty, check_kl_per_dimension
-from .gans import (check_conv_transpose_out, check_d_step, check_discriminator_loss, check_g_block,
-                   check_generator_loss, check_weights_init)
 
 
 # ---------------------------------------------------------------------------------------------------

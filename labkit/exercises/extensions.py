@@ -6,8 +6,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .harness import (_Fail, _call, _close, _expect, _gradients_like, _kl_mistakes, _known_mistake, _needs_grad,
-                      _reference, _run, _snapshot, _tensor, _untouched)
+from .harness import (_Fail, _call, _expect, _gradients_like, _kl_mistakes, _known_mistake, _needs_grad, _run,
+                      _snapshot, _tensor, _untouched)
+from .references import _reference
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -104,8 +105,14 @@ def _check_gradient_penalty(fn: Callable) -> None:
     torch.manual_seed(62)
     x = torch.rand(batch, 1, 28, 28) * 2 - 1  # real images in [-1, 1], as the GANs see them
     fake = torch.rand(batch, 1, 28, 28) * 2 - 1  # G(z), already detached by the caller
+    _check_norm_three(fn, x, fake)
+    _check_norm_below_one(fn, x, fake)
+    _check_where_eps_puts_x_hat(fn, x, fake)
 
-    # 1. A critic with ||grad|| = 3 everywhere: GP = 10 * (3 - 1)^2 = 40 for any eps.
+
+def _check_norm_three(fn: Callable, x: torch.Tensor, fake: torch.Tensor) -> None:
+    """1. A critic with ||grad|| = 3 everywhere: GP = 10 * (3 - 1)^2 = 40 for any eps, and it trains the critic."""
+    batch = len(x)
     net = _LinearCritic(3.0)
     before = _snapshot(x=x, fake=fake)
     got = _penalty(fn, net, x, fake)
@@ -145,14 +152,19 @@ def _check_gradient_penalty(fn: Callable) -> None:
         raise _Fail("GP.backward() does not reach the critic's weights as it should: build the gradient with "
                     "torch.autograd.grad(scores.sum(), x_hat, create_graph=True)")
 
-    # 2. ||grad|| = 0.4 < 1: WGAN-GP pulls it up as well (two-sided).
+
+def _check_norm_below_one(fn: Callable, x: torch.Tensor, fake: torch.Tensor) -> None:
+    """2. ||grad|| = 0.4 < 1: WGAN-GP pulls it up as well (two-sided)."""
     got = _penalty(fn, _LinearCritic(0.4), x, fake)
     _known_mistake(got, [(torch.tensor(0.0), "that is the one-sided penalty max(0, ||grad|| - 1)^2, which leaves "
                                              "norms below 1 alone; WGAN-GP's is two-sided, (||grad|| - 1)^2")])
     _expect(got, torch.tensor(_WEIGHT * 0.6 ** 2), "for a critic whose gradient has norm 0.4, the penalty",
             "GP = 10 * (0.4 - 1)^2")
 
-    # 3. Where x̂ lies: a critic whose gradient is x̂ itself, eps drawn from the same seed as labkit's.
+
+def _check_where_eps_puts_x_hat(fn: Callable, x: torch.Tensor, fake: torch.Tensor) -> None:
+    """3. Where x̂ lies: a critic whose gradient is x̂ itself, eps drawn from the same seed as labkit's."""
+    batch = len(x)
     net = _QuadraticCritic()
     torch.manual_seed(620)
     got = _penalty(fn, net, x, fake)

@@ -11,76 +11,14 @@ import os
 import random
 import sys
 import warnings
-from importlib import import_module
 from typing import Callable
 
 import torch
 from torch import nn
 
 
-# labkit's reference implementations, imported lazily as "module:attribute". labkit is being reorganised:
-# when one of these moves, update this table and nothing else (tests/test_checks.py runs every reference).
-REFERENCES = {
-    "ae_loss": "labkit.models.ae:ae_loss",
-    "Autoencoder": "labkit.models.ae:Autoencoder",
-    "AEConfig": "labkit.models.ae:AEConfig",
-    "VAE": "labkit.models.vae:VAE",  # VAE.reparameterize
-    "kl_divergence": "labkit.models.vae:kl_divergence",
-    "vae_loss": "labkit.models.vae:vae_loss",
-    "discriminator_loss": "labkit.models.gan:discriminator_loss",
-    "generator_loss": "labkit.models.gan:generator_loss",
-    "d_step": "labkit.train:d_step",  # called as d_step(x, fake, net_D, opt_D): see reference_d_step
-    "DCGANConfig": "labkit.models.dcgan:DCGANConfig",
-    "DCGANGenerator": "labkit.models.dcgan:Generator",
-    "DCGANDiscriminator": "labkit.models.dcgan:Discriminator",
-    "weights_init": "labkit.models.dcgan:weights_init",
-    "kl_per_dimension": "labkit.models.vae:kl_per_dimension",
-    "gradient_penalty": "labkit.models.wgan_gp:gradient_penalty",  # its default weight, 10
-}
-
-
-def _reference(name: str):
-    """The object REFERENCES[name] names, imported now."""
-    module, attr = REFERENCES[name].split(":")
-    return getattr(import_module(module), attr)
-
-
-# ---------------------------------------------------------------------------------------------------
-# labkit's reference in each exercise's signature (what a check returns when the student's is not ready)
-# ---------------------------------------------------------------------------------------------------
-
-def reference_make_encoder(latent_dim: int) -> nn.Sequential:
-    """labkit's AE encoder: Flatten, Linear(784, 400), ReLU, Linear(400, latent_dim); no activation on z."""
-    return _reference("Autoencoder")(_reference("AEConfig")(latent_dim=latent_dim)).encoder
-
-
-def reference_make_decoder(latent_dim: int) -> nn.Sequential:
-    """labkit's AE decoder: Linear(latent_dim, 400), ReLU, Linear(400, 784), Sigmoid, Unflatten to (1, 28, 28)."""
-    return _reference("Autoencoder")(_reference("AEConfig")(latent_dim=latent_dim)).decoder
-
-
-def reference_reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """labkit's VAE.reparameterize: z = mu + exp(0.5 * logvar) * eps, eps ~ N(0, I)."""
-    return _reference("VAE").reparameterize(None, mu, logvar)  # the method does not use self
-
-
-def reference_d_step(x: torch.Tensor, fake: torch.Tensor, net_D: nn.Module, opt_D: torch.optim.Optimizer):
-    """labkit's D step: (loss_D, D_x, D_G_z1), detached; D's update only, the fakes detached."""
-    return _reference("d_step")(x, fake, net_D, opt_D)
-
-
-def reference_conv_transpose_out(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Side of a ConvTranspose2d's output: (size - 1) * stride - 2 * padding + kernel."""
-    return (size - 1) * stride - 2 * padding + kernel
-
-
-def reference_g_block(in_ch: int, out_ch: int) -> nn.Sequential:
-    """One DCGAN generator block: (B, in_ch, H, W) -> (B, out_ch, 2H, 2W)."""
-    return nn.Sequential(
-        nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False),  # kernel 4, stride 2, padding 1 doubles H and W
-        nn.BatchNorm2d(out_ch),
-        nn.ReLU(True),
-    )
+from .references import (REFERENCES, _reference, reference_conv_transpose_out, reference_d_step,  # noqa: F401
+                         reference_g_block, reference_make_decoder, reference_make_encoder, reference_reparameterize)
 
 
 # ---------------------------------------------------------------------------------------------------
