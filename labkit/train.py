@@ -210,9 +210,8 @@ class GANLog:
     log_every: int | None = None
     desc: str = "GAN"
 
-    def bar(self, start_epoch: int, num_epochs: int) -> tqdm:
-        return tqdm(range(start_epoch, num_epochs), desc=self.desc, unit="epoch", initial=start_epoch,
-                    total=num_epochs, file=sys.stdout)  # stdout: not a red warning in Jupyter
+    def bar(self, start: int, num_epochs: int) -> tqdm:  # on stdout: not a red warning in Jupyter
+        return tqdm(range(start, num_epochs), self.desc, unit="epoch", initial=start, total=num_epochs, file=sys.stdout)
 
     def batch(self, epoch: int, num_epochs: int, i: int, n_batches: int, batch: dict) -> None:
         if self.log_every and (i + 1) % self.log_every == 0:
@@ -250,10 +249,8 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
     if n_batches == 0:
         raise ValueError(f"fit_gan: {len(real_x)} images is less than one batch of {batch_size}; "
                          f"lower batch_size or use more data")
-    update = _GANUpdate(net_G, net_D, opt_G, opt_D, step, device)
-    start_epoch = len(history["Loss_D"])
-    net_G.train()
-    net_D.train()
+    update, start_epoch = _GANUpdate(net_G, net_D, opt_G, opt_D, step, device), len(history["Loss_D"])
+    net_G.train(), net_D.train()
     bar = log.bar(start_epoch, num_epochs) if log else range(start_epoch, num_epochs)
     for epoch in bar:
         t0 = time.perf_counter()
