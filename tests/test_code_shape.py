@@ -15,10 +15,6 @@ MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 MARKER = "reads better whole:"  # e.g. `# reads better whole: the steps share six local tensors`
 
-# Files still over a limit on main that other branches are rewriting now.
-# other branches in flight, lead removes at merge
-PENDING = {"labkit/run.py", "labkit/train.py", "labkit/tools/weights.py"}
-
 
 def _modules() -> list[str]:
     """Every .py file of the package, as a path from the repository root ('labkit/tools/lab.py')."""
@@ -60,27 +56,16 @@ def long_functions(source: str) -> list[tuple[str, int, int]]:
 
 
 def test_no_module_over_300_lines():
-    over = {name: n for name in _modules() if name not in PENDING
-            and (n := len((ROOT / name).read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    over = {name: n for name in _modules() if (n := len((ROOT / name).read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
     assert not over, (f"over {MAX_MODULE_LINES} lines: {over}; split each where it stops reading top to bottom "
                       f"(and keep its public names importable from where they were)")
 
 
 def test_no_function_over_60_lines_without_a_reason():
-    over = [f"{name}:{line} {function} ({length} lines)" for name in _modules() if name not in PENDING
+    over = [f"{name}:{line} {function} ({length} lines)" for name in _modules()
             for function, line, length in long_functions((ROOT / name).read_text(encoding="utf-8"))]
     assert not over, (f"over {MAX_FUNCTION_LINES} lines: {over}; split into named steps, or say why it reads better "
                       f"whole in a comment just above the def starting `# {MARKER}`")
-
-
-def test_pending_files_exist_and_still_need_the_exception():
-    """A PENDING file that now meets both limits is one to drop from PENDING, so the test guards it again."""
-    for name in sorted(PENDING):
-        path = ROOT / name
-        assert path.is_file(), f"{name} is gone: drop it from PENDING"
-        source = path.read_text(encoding="utf-8")
-        assert len(source.splitlines()) > MAX_MODULE_LINES or long_functions(source), \
-            f"{name} now meets both limits: drop it from PENDING"
 
 
 LONG = "\n".join(["def f():"] + ["    x = 1"] * MAX_FUNCTION_LINES)  # 61 lines from def to end
