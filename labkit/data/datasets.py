@@ -4,6 +4,7 @@ for its images, its one-line description and its batch settings, never "which da
 A dataset is any object with:
     name          what Entry(dataset=...) may give instead of the object ("mnist", "art")
     pixel_range   (low, high) of the images load() returns: (0, 1) for digits, (-1, 1) for art
+    art_figures   whether labkit.image_stats' painting figures (SWD, spectrum, artefact index) measure its samples
     load(profile) {"train_x", "train_y", "test_x", "test_y"}: whole tensors; None where there are none
     describe(profile)        one line for `labkit train`'s header ("the bundled MNIST subset")
     batch_settings(profile)  (batch size, batches per epoch cap), None where the config's own value holds
@@ -23,6 +24,7 @@ class Digits:
 
     name = "mnist"
     pixel_range = (0.0, 1.0)
+    art_figures = False  # digits are scored by the classifier (labkit.metrics), not as paintings
 
     def load(self, profile) -> dict[str, torch.Tensor | None]:
         (train_x, train_y), (test_x, test_y) = (load_mnist(train=t, source=profile.mnist) for t in (True, False))
@@ -40,6 +42,7 @@ class Art:
 
     name = "art"
     pixel_range = (-1.0, 1.0)
+    art_figures = True  # a release of a model trained on it is measured by labkit.image_stats
 
     def load(self, profile) -> dict[str, torch.Tensor | None]:
         from .art import load_abstract_art  # the Kaggle machinery loads only when art is asked for

@@ -77,7 +77,7 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
         if e <= epochs:
             save_image(history["samples"][e - 1].float() / 255, out / f"epoch_{e:03d}.png", nrow=5, pad_value=1.0)
     write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
-    art = entry.data == "art"  # 64x64 paintings: the figures of labkit.image_stats apply
+    art = getattr(entry.dataset, "art_figures", False)  # paintings: the figures of labkit.image_stats apply
     data, metrics = _art_metrics(shipped, profile, seed, num_samples) if art else _data_of(entry.name, profile)
     batch_size, updates = _updates(entry.name, cfg, profile, data.pop("train_images"), epochs)
     figures = metrics.pop("_figures") if art else None
