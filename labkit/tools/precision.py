@@ -1,6 +1,6 @@
 """Mixed precision, measured: which number format autocast uses on a device, and what it buys for a few GAN steps.
 
-Introduced in notebooks/06_extensions.ipynb. labkit.train.fit_gan(amp=True) runs the forward passes under
+Introduced in notebooks/06_extensions.ipynb. labkit.train.fit_gan(step=GANStep(amp=True)) runs the forward passes under
 torch.autocast: on CUDA in float16 with a GradScaler per network (float16 has a 5-bit exponent, so small gradients
 underflow unless the loss is scaled up first); on a CPU in bfloat16, which keeps float32's 8-bit exponent and needs
 no scaler. `labkit train --precision mixed` turns it on from the shell. bfloat16 is fast only on CPUs with bfloat16
@@ -18,13 +18,14 @@ from .. import registry
 
 
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
-    """The dtype fit_gan(amp=True) computes in on `device`: float16 on CUDA, bfloat16 on a CPU, None elsewhere
-    (amp is ignored there)."""
+    """The dtype fit_gan(step=GANStep(amp=True)) computes in on `device`: float16 on CUDA, bfloat16 on a CPU,
+    None elsewhere (amp is ignored there)."""
     return {"cuda": torch.float16, "cpu": torch.bfloat16}.get(torch.device(device).type)
 
 
 def needs_grad_scaler(device: torch.device | str) -> bool:
-    """Whether fit_gan(amp=True) scales the losses on `device` (float16 on CUDA: yes; bfloat16 on a CPU: no)."""
+    """Whether fit_gan(step=GANStep(amp=True)) scales the losses on `device` (float16 on CUDA: yes; bfloat16 on a
+    CPU: no)."""
     return torch.device(device).type == "cuda"
 
 
