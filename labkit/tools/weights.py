@@ -138,10 +138,12 @@ def _art_metrics(shipped, profile, seed: int, num_samples: int) -> tuple[dict, d
 
 def _data_of(model: str, profile) -> tuple[dict, None]:
     """(data description, no metrics) of a GAN that does not paint art: its training images in the profile."""
+    from .. import registry
     from ..run import load_data
 
     n = len(load_data(model, profile)["train_x"])
-    return {"source": f"MNIST ({profile.mnist})", "images": n, "profile": profile.name, "train_images": n}, None
+    source = registry.get(model).dataset.describe(profile)  # "the bundled MNIST subset", or your dataset's line
+    return {"source": source, "images": n, "profile": profile.name, "train_images": n}, None
 
 
 def _updates(model: str, cfg, profile, num_images: int, epochs: int) -> tuple[int, int]:
