@@ -303,13 +303,13 @@ def test_a_full_disk_inside_torch_save_stays_a_full_disk(tmp_path, monkeypatch):
     """torch.save wraps the file's OSError in a RuntimeError; write_atomic says what it was (and leaves no temp)."""
     import io
 
-    from labkit import checkpoint
+    from labkit import checkpoint, files
 
     class Full(io.FileIO):
         def write(self, data):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(checkpoint.os, "fdopen", lambda fd, mode: Full(fd, "wb"))
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: Full(fd, "wb"))  # write_atomic's home: labkit/files.py
     with pytest.raises(OSError) as info:
         checkpoint.save_checkpoint({"a": torch.zeros(10)}, tmp_path / "x.pt")
     assert info.value.errno == errno.ENOSPC and not list(tmp_path.iterdir())
