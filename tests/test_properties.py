@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 from dataclasses import fields
 from pathlib import Path
@@ -131,6 +132,7 @@ def test_any_fault_in_any_command_is_one_line_with_its_exit_code(fault, debug, m
 
     monkeypatch.setattr(cli, "_cmd_student", boom)
     monkeypatch.setenv("LABKIT_LOGS", str(tmp_path))
+    handlers = stop_handlers()  # what main found: it must leave exactly these behind
     code = main(["student", "out", *(["--debug"] if debug else [])])
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
@@ -149,13 +151,14 @@ def test_any_fault_in_any_command_is_one_line_with_its_exit_code(fault, debug, m
         assert "disk full" in last
     log = Path(last.rsplit("(details in ", 1)[1].rstrip(")"))
     assert log.is_file() and "Traceback" in log.read_text()
-    assert signal_handlers_restored()
+    assert stop_handlers() == handlers
 
 
-def signal_handlers_restored() -> bool:
-    import signal
-
-    return signal.getsignal(signal.SIGINT) is signal.default_int_handler
+def stop_handlers() -> dict:
+    """The handlers of the stop signals (SIGINT, SIGTERM, SIGHUP) now. Compared before and after a command, not with
+    Python's defaults: an earlier test in the same process may have left its own, and main must put back what it
+    found, whatever that was."""
+    return {s: signal.getsignal(s) for s in errors.STOP_SIGNALS}
 
 
 # --- 3. config fields: accepted values are in range; rejected ones are one line naming the field -----------------
