@@ -213,7 +213,10 @@ def load_trained(path: str | Path, name: str, nets: dict[str, nn.Module]) -> dic
         raise CheckpointError(f"{path}: holds a {state.get('model')!r} checkpoint, not {name!r}; "
                               f"use another --out folder")
     for key, net in nets.items():
-        load_weights(net, state["nets"].get(key, {}), name=key, path=path)
+        saved = state["nets"].get(key)
+        if saved is None and key.startswith("ema_"):  # a moving average the run did not keep yet starts from its net
+            saved = state["nets"].get("net_" + key[len("ema_"):])
+        load_weights(net, saved if saved is not None else {}, name=key, path=path)
     return state
 
 

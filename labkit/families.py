@@ -4,6 +4,7 @@ ask which family it is, so a new family is a new object here, not a new `if` the
 
 Each family says:
     name, pixel_range        "autoencoder" / "gan"; the range its images live in: (0, 1) / (-1, 1)
+    nets(entry, cfg)         the networks of one run (a GAN's: G, D and, where the config asks, G's moving average)
     drop_last                whether its loop drops the last partial batch of an epoch
     loss_key                 the per-epoch loss whose spread labkit.metrics.loss_stability reports
     data(entry, profile)     the entry's dataset in that range; labels and a test set where the family uses them
@@ -19,6 +20,7 @@ Whether an autoencoder takes labels (entry.labels) or has a prior (entry.prior) 
 """
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 
@@ -50,6 +52,19 @@ def _in_range(x: torch.Tensor | None, source: tuple[float, float], target: tuple
     return to_gan_range(x) if tuple(target) == (-1.0, 1.0) else from_gan_range(x)
 
 
+def ema_update(ema_G: nn.Module, net_G: nn.Module, decay: float):
+    """A hook for opt_G.register_step_post_hook: after every G update, ema_G = decay * ema_G + (1 - decay) * G for
+    the weights, and G's BatchNorm statistics copied. An average of G's last ~1/(1 - decay) updates samples with
+    less of the jitter each single update leaves (Yazici et al. 2019): the GAN family's `ema_G`."""
+    @torch.no_grad()
+    def hook(opt, args, kwargs) -> None:
+        for average, weight in zip(ema_G.parameters(), net_G.parameters()):
+            average.lerp_(weight, 1 - decay)
+        for average, buffer in zip(ema_G.buffers(), net_G.buffers()):
+            average.copy_(buffer)
+    return hook
+
+
 class AutoencoderFamily:
     """AE, VAE, CVAE and your own: nets {"net": model}, trained by labkit.train.fit_autoencoder on [0, 1] images.
     The model has losses(x[, y]) -> {"loss", ...}, embed(x[, y]), decode(z[, y]) and sample(n, generator=, data=);
@@ -59,6 +74,9 @@ class AutoencoderFamily:
     pixel_range = (0.0, 1.0)
     drop_last = False  # fit_autoencoder trains on every image, the last batch may be smaller
     loss_key = "train_loss"
+
+    def nets(self, entry, cfg) -> dict[str, nn.Module]:
+        return entry.nets(cfg)
 
     def data(self, entry, profile) -> dict[str, torch.Tensor | None]:
         """Training and test images in [0, 1]; labels only for a model that takes them (a conditional VAE)."""
@@ -156,6 +174,19 @@ class GANFamily:
     drop_last = True  # fit_gan trains on whole batches only
     loss_key = "Loss_G"
 
+    def nets(self, entry, cfg) -> dict[str, nn.Module]:
+        """entry.nets(cfg) and, where the config has ema > 0, "ema_G": a copy of G that follows G's weights as a
+        moving average (ema_update) and is never trained itself; grids, samples and releases use it."""
+        nets = entry.nets(cfg)
+        if getattr(cfg, "ema", 0):
+            nets["ema_G"] = copy.deepcopy(nets["net_G"]).requires_grad_(False)
+        return nets
+
+    @staticmethod
+    def generator(nets: dict[str, nn.Module]) -> nn.Module:
+        """The G that makes the run's pictures: its moving average where the run keeps one, else G itself."""
+        return nets.get("ema_G", nets["net_G"])
+
     def data(self, entry, profile) -> dict[str, torch.Tensor | None]:
         """Training images in [-1, 1]; a GAN is not scored on test images while it trains, and takes no labels."""
         data = entry.dataset.load(profile)
@@ -184,13 +215,18 @@ class GANFamily:
         elif precision == "mixed":
             amp = True  # ... and, asked for, bfloat16 on a CPU
         train_x = data["train_x"]
-        history = fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                          num_epochs=epochs, batch_size=batch_size, device=device,
-                          step=GANStep(amp=amp, **entry.train_options(cfg)), history=history,
-                          callbacks=[sample_grids(nets["net_G"], fixed["z"]), on_epoch_end],
-                          max_batches=max_batches,
-                          log=GANLog(print_every, log_every, entry.label) if progress else None)
-        return history
+        averaging = [opts["opt_G"].register_step_post_hook(ema_update(nets["ema_G"], nets["net_G"], cfg.ema))
+                     for _ in range("ema_G" in nets)]
+        try:
+            return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
+                           num_epochs=epochs, batch_size=batch_size, device=device,
+                           step=GANStep(amp=amp, **entry.train_options(cfg)), history=history,
+                           callbacks=[sample_grids(self.generator(nets), fixed["z"]), on_epoch_end],
+                           max_batches=max_batches,
+                           log=GANLog(print_every, log_every, entry.label) if progress else None)
+        finally:
+            for handle in averaging:
+                handle.remove()
 
     def save_images(self, entry, nets: dict[str, nn.Module], fixed: dict[str, torch.Tensor], history: dict,
                     image_dir: Path, epoch: int) -> None:
@@ -200,13 +236,13 @@ class GANFamily:
 
     def sample(self, nets: dict[str, nn.Module], n: int, *, generator: torch.Generator,
                data: torch.Tensor | None = None) -> torch.Tensor:
-        return (generate(nets["net_G"], n, generator=generator) * 0.5 + 0.5).clamp(0, 1)  # [-1, 1] -> [0, 1]
+        return (generate(self.generator(nets), n, generator=generator) * 0.5 + 0.5).clamp(0, 1)  # [-1, 1] -> [0, 1]
 
     @torch.no_grad()
     def latent_path_ends(self, nets: dict[str, nn.Module], test_x: torch.Tensor, n: int, *,
                          generator: torch.Generator):
         """n pairs of prior draws z ~ N(0, I), and G followed by [-1, 1] -> [0, 1]."""
-        net_G = nets["net_G"]
+        net_G = self.generator(nets)
         z = torch.randn(2 * n, *net_G.latent_shape, generator=generator).to(device_of(net_G))
         return (lambda z: from_gan_range(net_G(z))), z[:n], z[n:]
 

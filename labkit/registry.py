@@ -93,14 +93,16 @@ def build(name: str, device: torch.device | str = "cpu", cfg=None) -> tuple[Any,
     cfg = cfg if cfg is not None else entry.config()
     layout = torch.channels_last if use_cuda_speedups(getattr(cfg, "channels_last", False), device) \
         else torch.contiguous_format  # NHWC for tensor cores, where a config asks for it (the DCGAN's, on CUDA)
-    return cfg, {key: net.to(device, memory_format=layout) for key, net in entry.nets(cfg).items()}
+    nets = entry.family.nets(entry, cfg)  # entry.nets(cfg), and what the family keeps beside (a GAN's ema_G)
+    return cfg, {key: net.to(device, memory_format=layout) for key, net in nets.items()}
 
 
 def optimizers(cfg, nets: dict[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
     """One Adam per network with the config's lr and betas (Adam's defaults where the config has none):
-    net -> opt, net_G -> opt_G, net_D -> opt_D."""
+    net -> opt, net_G -> opt_G, net_D -> opt_D (a moving average, ema_G, is not trained: it has none)."""
     betas = getattr(cfg, "betas", (0.9, 0.999))
-    return {key.replace("net", "opt", 1): adam(net.parameters(), lr=cfg.lr, betas=betas) for key, net in nets.items()}
+    return {key.replace("net", "opt", 1): adam(net.parameters(), lr=cfg.lr, betas=betas) for key, net in nets.items()
+            if key.startswith("net")}
 
 
 @torch.no_grad()

@@ -25,6 +25,7 @@ RANGES = {
     "gp_weight": (0.0, 1e6, True, True),
     "beta": (0.0, 1e6, True, True),
     "free_bits": (0.0, 1e3, True, True),
+    "ema": (0.0, 1.0, True, False),
 }
 
 

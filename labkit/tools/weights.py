@@ -64,7 +64,8 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     if not isinstance(state, dict) or "nets" not in state or "net_G" not in state.get("nets", {}):
         raise CheckpointError(f"{run}: not a `labkit train` checkpoint of a GAN; release the .pt file of a GAN run")
     entry, cfg, net_G = _generator(state["model"], state["config"])
-    load_weights(net_G, state["nets"]["net_G"], name="net_G", path=run)
+    shipped_key = "ema_G" if "ema_G" in state["nets"] else "net_G"  # G's moving average, where the run kept one
+    load_weights(net_G, state["nets"][shipped_key], name=shipped_key, path=run)
     net_G.eval()
     out = Path(out) if out is not None else weights_dir(entry.name)
     out.mkdir(parents=True, exist_ok=True)
@@ -83,7 +84,7 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     figures = metrics.pop("_figures") if art else None
     manifest = {
         "model": entry.name, "commands": commands, "seed": seed, "epochs": epochs, "batch_size": batch_size,
-        "generator_updates": updates, "data": data,
+        "generator_updates": updates, "generator": shipped_key, "data": data,
         "device": state.get("machine") or machine(),  # where it trained; older checkpoints: where it is released
         "precision": precision, "train_seconds": round(sum(history["seconds"]), 1), "torch": torch.__version__,
         "metrics": {**(metrics or {}), "float16_pixel_change_mean": round(float(fp16_change.float().mean()), 3),

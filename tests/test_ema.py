@@ -1,0 +1,95 @@
+"""A GAN's moving average of G (DCGANConfig.ema): labkit.train.ema_update, the GAN family's ema_G, its checkpoint,
+resume and release."""
+import copy
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from labkit import registry
+from labkit.checkpoint import load_checkpoint, prepare_out, save_checkpoint
+from labkit.config import get_profile
+from labkit.errors import UsageError
+from labkit.inference import gan_samples
+from labkit.models.dcgan import DCGANConfig
+from labkit.run import train_model
+from labkit.tools.weights import load_release, release
+from labkit.families import ema_update
+
+SMALL = dict(ngf=4, ndf=4, latent_dim=8)
+
+
+@settings(max_examples=20, deadline=None)
+@given(decay=st.floats(0.0, 0.999), steps=st.integers(1, 4), seed=st.integers(0, 10_000))
+def test_the_average_moves_a_fraction_towards_g_after_every_g_update(decay, steps, seed):
+    torch.manual_seed(seed)
+    net_G = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    ema_G = copy.deepcopy(net_G).requires_grad_(False)
+    opt = torch.optim.SGD(net_G.parameters(), lr=0.1)
+    handle = opt.register_step_post_hook(ema_update(ema_G, net_G, decay))
+    expected = [p.detach().clone() for p in ema_G.parameters()]
+    for _ in range(steps):
+        opt.zero_grad()
+        net_G(torch.randn(5, 3)).square().mean().backward()
+        opt.step()
+        expected = [decay * e + (1 - decay) * p.detach() for e, p in zip(expected, net_G.parameters())]
+    handle.remove()
+    for average, want in zip(ema_G.parameters(), expected):
+        torch.testing.assert_close(average, want)
+    for average, buffer in zip(ema_G.buffers(), net_G.buffers()):  # BatchNorm's statistics: G's own, copied
+        assert torch.equal(average, buffer)
+
+
+def test_an_ema_field_out_of_range_is_one_line_naming_it():
+    with pytest.raises(UsageError, match="ema"):
+        DCGANConfig(ema=1.0)
+
+
+def _train(out, epochs, *, ema=0.9, resume=False):
+    return train_model("dcgan", out=out, profile=get_profile("quick"), device=torch.device("cpu"), epochs=epochs,
+                       max_batches=2, progress=False, resume=resume, cfg=DCGANConfig(ema=ema, **SMALL))
+
+
+def test_a_run_with_ema_keeps_the_average_and_draws_its_grids_from_it(tmp_path):
+    out = prepare_out(tmp_path / "runs")
+    nets, history = _train(out, 2)
+    assert set(nets) == {"net_G", "net_D", "ema_G"}
+    assert set(registry.optimizers(DCGANConfig(ema=0.9), nets)) == {"opt_G", "opt_D"}  # the average is not trained
+    assert not any(p.requires_grad for p in nets["ema_G"].parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(nets["ema_G"].parameters(), nets["net_G"].parameters()))
+    fixed_z = load_checkpoint(out / "dcgan.pt")["fixed"]["z"]
+    assert torch.equal(history["samples"][-1], gan_samples(nets["ema_G"], fixed_z))
+    assert torch.equal(registry.samples("dcgan", nets, 3, seed=1),
+                       registry.samples("dcgan", {"net_G": nets["ema_G"], "net_D": nets["net_D"]}, 3, seed=1))
+    with pytest.raises(AssertionError):  # ... and not G's own pictures
+        torch.testing.assert_close(registry.samples("dcgan", nets, 3, seed=1),
+                                   registry.samples("dcgan", {"net_G": nets["net_G"]}, 3, seed=1))
+
+
+def test_resuming_keeps_the_average_and_a_run_without_one_starts_it_from_g(tmp_path):
+    out = prepare_out(tmp_path / "runs")
+    unbroken, _ = _train(out, 3)
+    out2 = prepare_out(tmp_path / "broken")
+    _train(out2, 2)
+    resumed, _ = _train(out2, 3, resume=True)
+    for a, b in zip(unbroken["ema_G"].state_dict().values(), resumed["ema_G"].state_dict().values()):
+        assert torch.equal(a, b)
+    out3 = prepare_out(tmp_path / "plain")
+    _train(out3, 1, ema=0.0)
+    state = load_checkpoint(out3 / "dcgan.pt")
+    assert "ema_G" not in state["nets"]
+    save_checkpoint({**state, "config": {k: v for k, v in state["config"].items() if k != "ema"}}, out3 / "dcgan.pt")
+    nets, _ = _train(out3, 1, resume=True)  # already finished: loaded, the average begins as G
+    for a, b in zip(nets["ema_G"].state_dict().values(), nets["net_G"].state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_release_of_a_run_with_ema_ships_the_average(tmp_path):
+    out = prepare_out(tmp_path / "runs")
+    nets, _ = _train(out, 1)
+    manifest = release(out / "dcgan.pt", tmp_path / "release", commands=["test"], num_samples=16)
+    assert manifest["generator"] == "ema_G" and manifest["config"]["ema"] == 0.9
+    net_G, _, _, _ = load_release(tmp_path / "release")
+    z = torch.randn(2, 8, 1, 1)
+    with torch.no_grad():
+        assert (net_G(z) - nets["ema_G"].eval()(z)).abs().max() < 2e-2  # float16 weights: close to the average
