@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from labkit.config import machine  # noqa: E402
 from labkit.exercises.checks import EXERCISES  # noqa: E402
 from labkit.exercises.references import answers  # noqa: E402
 
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per check after one warm-up call")
     args = parser.parse_args()
     refs, slow = answers(), []
+    print(f"machine: {machine()}")
     print(f"{'exercise':<22} {'median s':>9} {'max s':>7}")
     for exercise in EXERCISES:
         with contextlib.redirect_stdout(io.StringIO()):  # the checks print their one-line verdict
