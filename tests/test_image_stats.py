@@ -112,6 +112,30 @@ def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch)
         dcgan_study.run_study(["bogus"], out=out)
 
 
+def test_a_factor_added_with_resume_joins_the_record_without_training_the_others_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(dcgan_study, "NUM_EVAL", 16)
+    monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
+    monkeypatch.setattr(dcgan_study, "measure_release", lambda *args: None)
+    out = tmp_path / "study"
+    dcgan_study.run_study(["resize_conv", "baseline"], epochs=1, measure_every=1, out=out, progress=False,
+                          commands=["first"])
+    before = json.loads((out / "record.json").read_text())["runs"]
+    first_grids = dcgan_study.last_grids(out)
+    for name in ("baseline", "resize_conv"):  # the checkpoints are gone (another machine): the record alone is kept
+        (tmp_path / "runs" / "dcgan_study" / f"{name}.pt").unlink()
+    manifest = dcgan_study.run_study(["label_smoothing"], epochs=1, measure_every=1, out=out, resume=True,
+                                     progress=False, commands=["second"])
+    record = json.loads((out / "record.json").read_text())
+    assert list(record["runs"]) == ["baseline", "label_smoothing", "resize_conv"]  # FACTORS' order
+    assert {name: record["runs"][name] for name in before} == before
+    assert manifest["commands"] == ["first", "second"] and set(manifest["train_seconds"]) == set(record["runs"])
+    grids = dcgan_study.last_grids(out)
+    assert all(torch.equal(grids[key], first_grids[key]) for key in first_grids)
+    dcgan_study.run_study(["label_smoothing"], epochs=2, measure_every=1, out=out, resume=True, progress=False)
+    assert list(json.loads((out / "record.json").read_text())["runs"]) == ["label_smoothing"]  # another length
+
+
 def _figures(**values):
     base = {"swd": 0.05, "spectrum_slope": -2.4, "artefact_index": 0.08, "pairwise_ratio": 1.0, "nearest_ratio": 1.0,
             "nearest_min_ratio": 0.5}

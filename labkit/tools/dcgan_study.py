@@ -115,7 +115,7 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
                                                           g_loss=generator_loss, amp=spec["amp"]),
                           log=GANLog(measure_every, desc=f"DCGAN {name}") if progress else None, checkpoint=path,
                           resume=resume, extra={"config": asdict(cfg)})
-    return {**run.record, "train_seconds": round(sum(run.history["seconds"]), 1)}
+    return {**run.record, "train_seconds": round(sum(run.history["seconds"]), 1), "device": machine()}
 
 
 def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_every: int = 2, resume: bool = False,
@@ -136,24 +136,42 @@ def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_eve
         reference["textured" if texture else "no_texture"] = {
             k: round(v, 4) for k, v in art_figures(other, train_x, held_out).items()}
     shipped = measure_release(*data[True], synthetic_abstract_art(NUM_EVAL, seed=2)) if True in data else None
-    results = {}
+    results, grids, commands = _kept(out, factors, epochs, measure_every, commands) if resume else ({}, {}, commands)
     with locked(runs, "dcgan_study"):
         for name in factors:  # the record is rewritten after every run, so a stopped study keeps what finished
             texture = ({**RECIPE, **FACTORS[name][1]})["texture"]
             results[name] = run_factor(name, epochs=epochs, measure_every=measure_every, out=runs, data=data[texture],
                                        resume=resume, progress=progress)
-            manifest = _write_record(out, runs, results, reference, shipped, epochs=epochs, measure_every=measure_every,
+            grids[name] = load_checkpoint(runs / f"{name}.pt")["grids"][-1]  # (25, 3, 64, 64) uint8
+            results = {n: results[n] for n in FACTORS if n in results}  # the record lists runs in FACTORS' order
+            manifest = _write_record(out, results, grids, reference, shipped, epochs=epochs, measure_every=measure_every,
                                      num_images=num_images, commands=commands)
     return manifest
 
 
-def _write_record(out: Path, runs: Path, results: dict, reference: dict, shipped: dict | None, *, epochs: int,
+def _kept(out: Path, factors: list[str], epochs: int, measure_every: int,
+          commands: list[str] | None) -> tuple[dict, dict, list[str] | None]:
+    """(runs, last grids, commands) of the record already in `out` for the factors not run now, so `--resume` with
+    --factors adds a run to a study without training the others again; nothing where there is no record, or one
+    of another recipe, length or measuring interval (its runs would not compare)."""
+    if not (out / "manifest.json").is_file():
+        return {}, {}, commands
+    manifest, files = read_files(out, "record.json", "samples.pt")
+    record, saved = files["record.json"], files["samples.pt"]
+    if record["recipe"] != RECIPE or manifest["epochs"] != epochs or manifest["measured_every"] != measure_every:
+        return {}, {}, commands
+    keep = [name for name in record["runs"] if name not in factors]
+    before = [c for c in manifest["commands"] if c not in (commands or [])]
+    return ({name: record["runs"][name] for name in keep}, {name: saved["samples"][name] for name in keep},
+            before + (commands or ["labkit study-dcgan"]))
+
+
+def _write_record(out: Path, results: dict, grids: dict, reference: dict, shipped: dict | None, *, epochs: int,
                   measure_every: int, num_images: int, commands: list[str] | None) -> dict:
     """weights/dcgan_study/: record.json, samples.pt (each run's last fixed-noise grid) and the manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    last = {name: load_checkpoint(runs / f"{name}.pt")["grids"][-1] for name in results}  # (25, 3, 64, 64) uint8
     save_checkpoint({"factors": list(results), "epochs": {n: results[n]["epoch"][-1] for n in results},
-                     "samples": last}, out / "samples.pt")
+                     "samples": {name: grids[name] for name in results}}, out / "samples.pt")
     write_json({"recipe": RECIPE, "reference_art": reference, "shipped": shipped, "runs": results}, out / "record.json")
     return write_manifest(out, {
         "study": "dcgan", "commands": commands or ["labkit study-dcgan"], "seed": 0, "epochs": epochs,
