@@ -54,8 +54,9 @@ def _in_range(x: torch.Tensor | None, source: tuple[float, float], target: tuple
 
 def ema_update(ema_G: nn.Module, net_G: nn.Module, decay: float):
     """A hook for opt_G.register_step_post_hook: after every G update, ema_G = decay * ema_G + (1 - decay) * G for
-    the weights, and G's BatchNorm statistics copied. An average of G's last ~1/(1 - decay) updates samples with
-    less of the jitter each single update leaves (Yazici et al. 2019): the GAN family's `ema_G`."""
+    the weights, and G's buffers copied (BatchNorm's are recomputed after every epoch: standing_statistics). An
+    average of G's last ~1/(1 - decay) updates samples with less of the jitter each single update leaves (Yazici et
+    al. 2019): the GAN family's `ema_G`."""
     @torch.no_grad()
     def hook(opt, args, kwargs) -> None:
         for average, weight in zip(ema_G.parameters(), net_G.parameters()):
@@ -63,6 +64,28 @@ def ema_update(ema_G: nn.Module, net_G: nn.Module, decay: float):
         for average, buffer in zip(ema_G.buffers(), net_G.buffers()):
             average.copy_(buffer)
     return hook
+
+
+def standing_statistics(net_G: nn.Module, *, batches: int = 50, batch_size: int = 32, seed: int = 0):
+    """A callback (epoch, history) that recomputes net_G's BatchNorm statistics as the plain mean over `batches`
+    batches of its own samples (noise from `seed`; the run's random state is untouched). An average of G's weights
+    is a network no statistics were gathered for: sampled with G's own, it draws worse than G (measured on the
+    resize DCGAN at batch 32, epoch 115: SWD 0.45 against G's 0.23); with its own, as BigGAN's "standing statistics" (Brock et al. 2019)."""
+    norms = [m for m in net_G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+    @torch.no_grad()
+    def callback(epoch: int, history: dict) -> None:
+        momenta, was_training, noise = [m.momentum for m in norms], net_G.training, torch.Generator().manual_seed(seed)
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # None: a cumulative mean over the batches, not a moving one
+        net_G.train()
+        for _ in range(batches if norms else 0):
+            net_G(torch.randn(batch_size, *net_G.latent_shape, generator=noise).to(device_of(net_G)))
+        net_G.train(was_training)
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+    return callback
 
 
 class AutoencoderFamily:
@@ -221,7 +244,8 @@ class GANFamily:
             return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
                            num_epochs=epochs, batch_size=batch_size, device=device,
                            step=GANStep(amp=amp, **entry.train_options(cfg)), history=history,
-                           callbacks=[sample_grids(self.generator(nets), fixed["z"]), on_epoch_end],
+                           callbacks=[*[standing_statistics(nets["ema_G"]) for _ in averaging],
+                                      sample_grids(self.generator(nets), fixed["z"]), on_epoch_end],
                            max_batches=max_batches,
                            log=GANLog(print_every, log_every, entry.label) if progress else None)
         finally:

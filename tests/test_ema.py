@@ -14,7 +14,7 @@ from labkit.inference import gan_samples
 from labkit.models.dcgan import DCGANConfig
 from labkit.run import train_model
 from labkit.tools.weights import load_release, release
-from labkit.families import ema_update
+from labkit.families import ema_update, standing_statistics
 
 SMALL = dict(ngf=4, ndf=4, latent_dim=8)
 
@@ -57,7 +57,16 @@ def test_a_run_with_ema_keeps_the_average_and_draws_its_grids_from_it(tmp_path):
     assert set(registry.optimizers(DCGANConfig(ema=0.9), nets)) == {"opt_G", "opt_D"}  # the average is not trained
     assert not any(p.requires_grad for p in nets["ema_G"].parameters())
     assert any(not torch.equal(a, b) for a, b in zip(nets["ema_G"].parameters(), nets["net_G"].parameters()))
-    fixed_z = load_checkpoint(out / "dcgan.pt")["fixed"]["z"]
+    state = load_checkpoint(out / "dcgan.pt")
+    for key, value in nets["ema_G"].state_dict().items():  # checkpointed with its own BatchNorm statistics ...
+        assert torch.equal(state["nets"]["ema_G"][key], value)
+    means = [m.running_mean.clone() for m in nets["ema_G"].modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    g_means = [m.running_mean for m in nets["net_G"].modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert means and not any(torch.equal(a, b) for a, b in zip(means, g_means))  # ... not G's
+    standing_statistics(nets["ema_G"])(2, {})  # recomputed the same way: the same statistics
+    again = [m.running_mean for m in nets["ema_G"].modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(torch.allclose(a, b) for a, b in zip(means, again))
+    fixed_z = state["fixed"]["z"]
     assert torch.equal(history["samples"][-1], gan_samples(nets["ema_G"], fixed_z))
     assert torch.equal(registry.samples("dcgan", nets, 3, seed=1),
                        registry.samples("dcgan", {"net_G": nets["ema_G"], "net_D": nets["net_D"]}, 3, seed=1))

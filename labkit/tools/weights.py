@@ -66,6 +66,10 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     entry, cfg, net_G = _generator(state["model"], state["config"])
     shipped_key = "ema_G" if "ema_G" in state["nets"] else "net_G"  # G's moving average, where the run kept one
     load_weights(net_G, state["nets"][shipped_key], name=shipped_key, path=run)
+    if shipped_key == "ema_G":  # its own BatchNorm statistics, also for a checkpoint saved without them
+        from ..families import standing_statistics
+
+        standing_statistics(net_G)(int(state["epoch"]), state["history"])
     net_G.eval()
     out = Path(out) if out is not None else weights_dir(entry.name)
     out.mkdir(parents=True, exist_ok=True)
