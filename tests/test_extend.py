@@ -257,9 +257,9 @@ def test_a_gan_of_your_own_is_recorded_and_released(extended, profile, digits, t
     cfg, nets = registry.build("hinge_gan")
     fixed = torch.randn(4, cfg.latent_dim)
     measure = lambda epoch, history: {"epoch": epoch, "Loss_D": history["Loss_D"][-1]}  # noqa: E731
-    run = record_training(nets, registry.optimizers(cfg, nets), x * 2 - 1,
+    run = record_training(nets, registry.optimizers(cfg, nets), {"train_x": x * 2 - 1},
                           schedule=Schedule(3, every=2, batch_size=cfg.batch_size), measure=measure,
-                          record={"epoch": []}, fixed_noise=fixed, step=GANStep(**entry.train_options(cfg)),
+                          record={"epoch": []}, fixed={"z": fixed}, step=GANStep(**entry.train_options(cfg)),
                           checkpoint=tmp_path / "record.pt")
     assert run.record["epoch"] == [2, 3] and run.record["Loss_D"] == run.history["Loss_D"][1:]
     assert len(run.grids) == 2 and run.grids[-1].shape == (4, 1, 28, 28) and run.grids[-1].dtype == torch.uint8
