@@ -39,8 +39,7 @@ def _record(epochs, path=None, resume=False):
     measure = lambda epoch, history: {"epoch": epoch, "D_x": history["D_x"][-1]}  # noqa: E731
     run = record_training(nets, opts, {"train_x": real_x}, schedule=Schedule(epochs, every=2, batch_size=16),
                           measure=measure, record={"epoch": []}, fixed={"z": fixed}, step=GANStep(), checkpoint=path,
-                          resume=resume,
-                          extra={"note": "kept"})
+                          resume=resume, extra={"note": "kept"})
     return run, nets
 
 
