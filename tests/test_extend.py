@@ -284,7 +284,7 @@ def test_a_gan_of_your_own_is_recorded_and_released(extended, profile, digits, t
         load_release(tmp_path / "release")
 
 
-def test_an_autoencoder_of_your_own_is_recorded_and_released(extended, profile, digits, tmp_path):
+def test_an_autoencoder_of_your_own_is_recorded_and_released(extended, profile, digits, tmp_path, capsys):
     """The same recorder and release take the VQ-VAE: its family runs fit_autoencoder and draws its reconstructions
     (it has no prior to decode), and the release ships the whole model (sampling needs the codebook and decoder)."""
     from labkit.tools.record import Schedule, record_training
@@ -327,6 +327,9 @@ def test_an_autoencoder_of_your_own_is_recorded_and_released(extended, profile, 
     assert torch.equal(grids[2][:8], (fixed_x * 255).round().to(torch.uint8))
     samples = registry.samples("tiny_vqvae", {"net": net}, 9, seed=1)  # sampling from the loaded model
     assert samples.shape == (9, 1, 28, 28) and torch.equal(samples, registry.samples("tiny_vqvae", trained, 9, seed=1))
+    assert main(["release", "--run", str(tmp_path / "tiny_vqvae.pt"), "--out", str(tmp_path / "cli")]) == 0
+    assert load_release(tmp_path / "cli")[3]["files"]["model.pt"] == manifest["files"]["model.pt"]  # the command too
+    assert "labkit: released tiny_vqvae (2 epochs)\n" in capsys.readouterr().out
     (tmp_path / "release" / "model.pt").write_bytes(b"changed")
     with pytest.raises(WeightsError, match="model.pt"):
         load_release(tmp_path / "release")
