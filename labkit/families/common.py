@@ -1,4 +1,5 @@
-"""What both families share: the size of their image grids, a PNG written atomically, images moved between pixel ranges."""
+"""What both families share: the size of their image grids, a PNG written atomically, images moved between pixel
+ranges."""
 from __future__ import annotations
 
 from pathlib import Path

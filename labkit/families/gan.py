@@ -28,6 +28,7 @@ def ema_update(ema_G: nn.Module, net_G: nn.Module, decay: float):
             average.copy_(buffer)
     return hook
 
+
 class GANFamily:
     """GAN, DCGAN, WGAN-GP, SN-GAN and your own: nets {"net_G": G, "net_D": D}, trained by labkit.train.fit_gan on
     [-1, 1] images with the losses and D steps of entry.train_options(cfg); G has latent_shape."""
@@ -116,7 +117,8 @@ class GANFamily:
         """(G's weights in float16, what float16 changes: |G(z) - shipped(z)| in 0..255 pixel levels for 64 noise
         vectors of `seed`, mean and max); `shipped` gets the float16 weights back in float32, in eval mode."""
         half = {key: value.half() if value.is_floating_point() else value for key, value in net_G.state_dict().items()}
-        shipped.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in half.items()})
+        shipped.load_state_dict({key: value.float() if value.is_floating_point() else value
+                                 for key, value in half.items()})
         shipped.eval()
         z = torch.randn(64, *net_G.latent_shape, generator=torch.Generator().manual_seed(seed))
         change = (gan_samples(net_G, z).int() - gan_samples(shipped, z).int()).abs()
