@@ -125,8 +125,8 @@ def _cmd_release(args: argparse.Namespace) -> int:
     _writable(args.out)
 
     manifest = release(args.run, args.out, commands=args.command or ["labkit release"], precision=args.precision)
-    print(f"labkit: released {manifest['model']} ({manifest['epochs']} epochs): " +
-          ", ".join(f"{k} {v}" for k, v in manifest["metrics"].items()))
+    metrics = ", ".join(f"{k} {v}" for k, v in manifest["metrics"].items())  # an autoencoder's: none
+    print(f"labkit: released {manifest['model']} ({manifest['epochs']} epochs)" + (f": {metrics}" if metrics else ""))
     return 0
 
 

@@ -1,6 +1,9 @@
 """Extending the lab from your own code: a hinge-loss GAN and a VQ-VAE-shaped autoencoder, both defined in this file
 only, go through labkit's own training, checkpoint, resume, sampling and metrics table, with zero edits to labkit.
 
+Each then goes through labkit.tools' recorder (measured every 2 epochs, checkpointed, resumed) and release
+(written from a `labkit train` checkpoint, loaded back through its manifest).
+
 The VQ-VAE is the awkward case on purpose: its config has no latent_dim (its codes come from a codebook, not from
 N(0, I)) and a field that may be 0 (the commitment weight). Both train on a dataset object of this file's own,
 so the whole module runs in seconds.
@@ -206,7 +209,8 @@ def test_a_model_of_your_own_trains_resumes_samples_and_is_measured(name, extend
         assert 0 < row["recon_mse"] < 1 and "params_G" not in row
     table = compare.format_table([row], {"model": "model", "fid": "FID", "recon_mse": "recon"})
     assert registry.get(name).label in table
-    # a GAN of your own goes on through the record and the release: test_a_gan_of_your_own_is_recorded_and_released
+    # ... and on through the record and the release: test_a_gan_of_your_own_is_recorded_and_released and
+    # test_an_autoencoder_of_your_own_is_recorded_and_released
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -257,9 +261,9 @@ def test_a_gan_of_your_own_is_recorded_and_released(extended, profile, digits, t
     cfg, nets = registry.build("hinge_gan")
     fixed = torch.randn(4, cfg.latent_dim)
     measure = lambda epoch, history: {"epoch": epoch, "Loss_D": history["Loss_D"][-1]}  # noqa: E731
-    run = record_training(nets, registry.optimizers(cfg, nets), x * 2 - 1,
+    run = record_training(nets, registry.optimizers(cfg, nets), {"train_x": x * 2 - 1},
                           schedule=Schedule(3, every=2, batch_size=cfg.batch_size), measure=measure,
-                          record={"epoch": []}, fixed_noise=fixed, step=GANStep(**entry.train_options(cfg)),
+                          record={"epoch": []}, fixed={"z": fixed}, step=GANStep(**entry.train_options(cfg)),
                           checkpoint=tmp_path / "record.pt")
     assert run.record["epoch"] == [2, 3] and run.record["Loss_D"] == run.history["Loss_D"][1:]
     assert len(run.grids) == 2 and run.grids[-1].shape == (4, 1, 28, 28) and run.grids[-1].dtype == torch.uint8
@@ -277,4 +281,55 @@ def test_a_gan_of_your_own_is_recorded_and_released(extended, profile, digits, t
         assert (net_G(z).float() - trained["net_G"].eval()(z)).abs().max() < 1e-2  # float16 weights: close
     (tmp_path / "release" / "generator.pt").write_bytes(b"changed")
     with pytest.raises(WeightsError, match="generator.pt"):
+        load_release(tmp_path / "release")
+
+
+def test_an_autoencoder_of_your_own_is_recorded_and_released(extended, profile, digits, tmp_path, capsys):
+    """The same recorder and release take the VQ-VAE: its family runs fit_autoencoder and draws its reconstructions
+    (it has no prior to decode), and the release ships the whole model (sampling needs the codebook and decoder)."""
+    from labkit.tools.record import Schedule, record_training
+    from labkit.tools.weights import WeightsError, load_release, release
+
+    x, x_test = digits
+    family = registry.get("tiny_vqvae").family
+
+    def recorded(epochs, path=None, resume=False):
+        torch.manual_seed(0)
+        cfg, nets = registry.build("tiny_vqvae")
+        measure = lambda epoch, history: {"epoch": epoch, "test_loss": history["test_loss"][-1]}  # noqa: E731
+        run = record_training(nets, registry.optimizers(cfg, nets), {"train_x": x, "test_x": x_test},
+                              schedule=Schedule(epochs, every=2, batch_size=cfg.batch_size), measure=measure,
+                              record={"epoch": []}, fixed={"x": x_test[:4]}, family=family, checkpoint=path,
+                              resume=resume)
+        return run, nets
+
+    unbroken, unbroken_nets = recorded(3)
+    assert unbroken.record["epoch"] == [2, 3] and unbroken.record["test_loss"] == unbroken.history["test_loss"][1:]
+    assert len(unbroken.grids) == 2 and unbroken.grids[-1].shape == (8, 1, 28, 28)
+    assert torch.equal(unbroken.grids[-1][:4], (x_test[:4] * 255).round().to(torch.uint8))  # originals above
+    assert not torch.equal(unbroken.grids[0][4:], unbroken.grids[1][4:])  # ... reconstructions that changed
+    recorded(2, tmp_path / "record.pt")
+    resumed, resumed_nets = recorded(3, tmp_path / "record.pt", resume=True)
+    assert resumed.record == unbroken.record and _same_weights(resumed_nets, unbroken_nets)
+    assert all(torch.equal(a, b) for a, b in zip(resumed.grids, unbroken.grids))
+    # the release: a finished `labkit train` run of the VQ-VAE, exported and loaded back
+    trained, history = train_model("tiny_vqvae", out=tmp_path, profile=profile, device=torch.device("cpu"),
+                                   progress=False)
+    manifest = release(tmp_path / "tiny_vqvae.pt", tmp_path / "release", commands=["test"])
+    assert manifest["model"] == "tiny_vqvae" and manifest["epochs"] == 2 and manifest["network"] == "net"
+    assert manifest["updates"] == 2 * (256 // 64) and manifest["config"]["commitment"] == 0.0
+    assert manifest["data"]["source"] == TinyDigits().describe(profile) and "figures" not in manifest
+    assert set(manifest["files"]) == {"model.pt", "samples.pt", "history.json"}
+    net, grids, shipped_history, _ = load_release(tmp_path / "release")
+    assert isinstance(net, TinyVQVAE) and not net.training and _same_weights({"net": net}, trained)  # float32: equal
+    fixed_x = load_checkpoint(tmp_path / "tiny_vqvae.pt")["fixed"]["x"]  # 8 test digits spread over the test set
+    assert list(grids) == [2] and grids[2].shape == (16, 1, 28, 28) and shipped_history == history
+    assert torch.equal(grids[2][:8], (fixed_x * 255).round().to(torch.uint8))
+    samples = registry.samples("tiny_vqvae", {"net": net}, 9, seed=1)  # sampling from the loaded model
+    assert samples.shape == (9, 1, 28, 28) and torch.equal(samples, registry.samples("tiny_vqvae", trained, 9, seed=1))
+    assert main(["release", "--run", str(tmp_path / "tiny_vqvae.pt"), "--out", str(tmp_path / "cli")]) == 0
+    assert load_release(tmp_path / "cli")[3]["files"]["model.pt"] == manifest["files"]["model.pt"]  # the command too
+    assert "labkit: released tiny_vqvae (2 epochs)\n" in capsys.readouterr().out
+    (tmp_path / "release" / "model.pt").write_bytes(b"changed")
+    with pytest.raises(WeightsError, match="model.pt"):
         load_release(tmp_path / "release")

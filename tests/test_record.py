@@ -37,9 +37,9 @@ def _record(epochs, path=None, resume=False):
     nets, opts, fixed = _tiny()
     real_x = torch.rand(48, 1, 28, 28) * 2 - 1
     measure = lambda epoch, history: {"epoch": epoch, "D_x": history["D_x"][-1]}  # noqa: E731
-    run = record_training(nets, opts, real_x, schedule=Schedule(epochs, every=2, batch_size=16), measure=measure,
-                          record={"epoch": []}, fixed_noise=fixed, step=GANStep(), checkpoint=path, resume=resume,
-                          extra={"note": "kept"})
+    run = record_training(nets, opts, {"train_x": real_x}, schedule=Schedule(epochs, every=2, batch_size=16),
+                          measure=measure, record={"epoch": []}, fixed={"z": fixed}, step=GANStep(), checkpoint=path,
+                          resume=resume, extra={"note": "kept"})
     return run, nets
 
 

@@ -100,11 +100,12 @@ def add_train(sub, handler) -> None:
 
 
 def add_release(sub, handler) -> None:
-    """`labkit release`: export a finished GAN run to weights/."""
-    release = sub.add_parser("release", help="export a finished GAN run to weights/ with a checksummed manifest",
-                             description="Write the generator (float16), fixed-noise grids, history and a manifest "
-                                         "(sha256 per file, commands, data, metrics) of a finished `labkit train` "
-                                         "run of any GAN. `make weights` runs the training and this.")
+    """`labkit release`: export a finished run of any registered model to weights/."""
+    release = sub.add_parser("release", help="export a finished run to weights/ with a checksummed manifest",
+                             description="Write what the model's family ships (a GAN: the generator in float16; an "
+                                         "autoencoder: the model), its grids, history and a manifest (sha256 per "
+                                         "file, commands, data, metrics) of a finished `labkit train` run of any "
+                                         "registered model. `make weights` runs the training and this.")
     what = release.add_mutually_exclusive_group(required=True)
     what.add_argument("--run", type=_path, metavar="CHECKPOINT", help="the run's checkpoint, e.g. runs/release/dcgan.pt")
     what.add_argument("--remeasure", type=_path, metavar="DIR",

@@ -108,10 +108,10 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
     if progress and start < epochs:
         print(f"labkit: study run {name} ({FACTORS[name][0]}): epochs {start + 1}..{epochs} of {batches} updates",
               flush=True)
-    run = record_training(nets, opts, train_x, schedule=Schedule(epochs, measure_every, cfg.batch_size),
+    run = record_training(nets, opts, {"train_x": train_x}, schedule=Schedule(epochs, measure_every, cfg.batch_size),
                           measure=measure, record={"what": FACTORS[name][0], "change": FACTORS[name][1], "epoch": [],
                                                    "updates": []},
-                          fixed_noise=fixed, step=GANStep(d_loss=smoothed_discriminator_loss(spec["real_label"]),
+                          fixed={"z": fixed}, step=GANStep(d_loss=smoothed_discriminator_loss(spec["real_label"]),
                                                           g_loss=generator_loss, amp=spec["amp"]),
                           log=GANLog(measure_every, desc=f"DCGAN {name}") if progress else None, checkpoint=path,
                           resume=resume, extra={"config": asdict(cfg)})

@@ -1,6 +1,7 @@
-"""The one train-and-measure recorder: train a GAN with labkit.train.fit_gan, measure it every k epochs, keep the
-fixed-noise grid of every measured epoch and (optionally) checkpoint after every epoch, atomically, so a stopped
-run resumes where it stopped.
+"""The one train-and-measure recorder: train any registered family's networks with its own loop
+(labkit.train.fit_gan, fit_autoencoder), measure them every k epochs, keep the family's image grid of every measured
+epoch (a GAN's G(fixed noise), an autoencoder's decode(fixed z) or reconstructions) and (optionally) checkpoint after
+every epoch, atomically, so a stopped run resumes where it stopped.
 
 Used by the long GAN record (labkit.tools.weights.record_gan_run), the variants' seeds
 (labkit.tools.variants.train_variant) and the DCGAN study (labkit.tools.dcgan_study.run_factor).
@@ -16,14 +17,14 @@ import torch
 from torch import nn
 
 from ..checkpoint import TrainError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
-from ..train import GANLog, GANStep, fit_gan, sample_grids
+from ..families import GAN
 
 
 @dataclass
 class Recording:
     record: dict  # the caller's record, one value appended per measured epoch to each key measure returned
-    grids: list[torch.Tensor]  # G(fixed noise) after each measured epoch, uint8
-    history: dict  # fit_gan's per-epoch history (with "samples", the grid after every epoch of this call)
+    grids: list[torch.Tensor]  # the family's grid after each measured epoch, uint8
+    history: dict  # the loop's per-epoch history (with "samples", the grid after every epoch of this call)
     seconds: float  # wall time of this call: training and measuring
 
 
@@ -37,14 +38,19 @@ class Schedule:
     max_batches: int | None = None  # batches per epoch cap (smoke runs)
 
 
-def record_training(nets: dict[str, nn.Module], opts: dict[str, torch.optim.Optimizer], real_x: torch.Tensor, *,
-                    schedule: Schedule, measure: Callable[[int, dict], dict], record: dict,
-                    fixed_noise: torch.Tensor, step: GANStep = GANStep(), log: GANLog | None = None,
-                    checkpoint: Path | None = None, resume: bool = False, extra: dict | None = None) -> Recording:
-    """Train nets {"net_G", "net_D"} with opts {"opt_G", "opt_D"} on real_x ([-1, 1]) for schedule.epochs epochs
-    and, after every schedule.every-th epoch and the last, append each value of measure(epoch, history) to
-    record[key] (keys in the order measure gives them) and keep G(fixed_noise).
+def record_training(nets: dict[str, nn.Module], opts: dict[str, torch.optim.Optimizer], data: dict, *,
+                    schedule: Schedule, measure: Callable[[int, dict], dict], record: dict, fixed: dict,
+                    family=GAN, checkpoint: Path | None = None, resume: bool = False, extra: dict | None = None,
+                    **loop) -> Recording:
+    """Train nets with opts on data by family.loop (a labkit.families object; the GAN family by default) for
+    schedule.epochs epochs and, after every schedule.every-th epoch and the last, append each value of
+    measure(epoch, history) to record[key] (keys in the order measure gives them) and keep family.grid(nets, fixed).
 
+    nets, opts, data, fixed: the family's own. A GAN: {"net_G", "net_D"}, {"opt_G", "opt_D"}, {"train_x"} in
+    [-1, 1], {"z": fixed noise}. An autoencoder: {"net"}, {"opt"}, {"train_x", "test_x"} in [0, 1] (and "train_y",
+    "test_y" for labels), {"z"} to decode (and "y") or {"x"} to reconstruct (and "x_y").
+    loop: the family loop's own settings: a GAN's step= (GANStep) and log= (GANLog, default silent); an
+    autoencoder's progress=.
     checkpoint: a file written after every epoch (nets, opts, epoch, history without its grids, record, grids, RNG
     state and `extra`, e.g. the config); one already there is continued with resume=True, and is a TrainError
     without it. A run already past schedule.epochs trains nothing and returns what it holds."""
@@ -55,9 +61,12 @@ def record_training(nets: dict[str, nn.Module], opts: dict[str, torch.optim.Opti
             raise TrainError(f"{checkpoint}: a run is already there; add --resume to continue it, or delete it to "
                              f"start over")
         history, record, grids = _resume(checkpoint, nets, opts)
-    done = 0 if history is None else len(history["Loss_D"])
+    done = 0 if history is None else len(history["seconds"])
     if done >= schedule.epochs:
         return Recording(record, grids, history, time.perf_counter() - start)
+
+    def keep_grid(epoch: int, history: dict) -> None:
+        history.setdefault("samples", []).append(family.grid(nets, fixed))
 
     def on_epoch_end(epoch: int, history: dict) -> None:
         if epoch % schedule.every == 0 or epoch == schedule.epochs:
@@ -70,10 +79,8 @@ def record_training(nets: dict[str, nn.Module], opts: dict[str, torch.optim.Opti
                              "history": {k: v for k, v in history.items() if k != "samples"} | {"samples": []},
                              "record": record, "grids": grids, "rng": rng_state(), **(extra or {})}, checkpoint)
 
-    history = fit_gan(nets["net_G"], nets["net_D"], real_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                      num_epochs=schedule.epochs, batch_size=schedule.batch_size, device="cpu", step=step,
-                      history=history, callbacks=[sample_grids(nets["net_G"], fixed_noise), on_epoch_end],
-                      max_batches=schedule.max_batches, log=log)
+    history = family.loop(nets, opts, data, epochs=schedule.epochs, batch_size=schedule.batch_size, history=history,
+                          callbacks=[keep_grid, on_epoch_end], max_batches=schedule.max_batches, **loop)
     return Recording(record, grids, history, time.perf_counter() - start)
 
 

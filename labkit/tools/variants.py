@@ -95,8 +95,9 @@ def train_variant(name: str, *, seed: int, updates: int, every: int, real_x: tor
                    for key in ("classes_covered", "largest_share", "entropy")},
                 **{key: round(statistics.fmean(history[key][-chunk:]), 5) for key in ("Loss_D", "Loss_G", "D_x", "D_G_z1")}}
 
-    run = record_training(nets, opts, real_x, schedule=Schedule(updates // per_epoch, chunk, cfg.batch_size, max_batches),
-                          measure=measure, record={key: [] for key in CURVE_KEYS}, fixed_noise=fixed,
+    run = record_training(nets, opts, {"train_x": real_x},
+                          schedule=Schedule(updates // per_epoch, chunk, cfg.batch_size, max_batches),
+                          measure=measure, record={key: [] for key in CURVE_KEYS}, fixed={"z": fixed},
                           step=GANStep(**registry.get(name).train_options(cfg)),
                           log=GANLog(print_every=max(chunk, 1)) if progress else None)
     return {"curve": run.record, "history": {key: [round(v, 5) for v in run.history[key]] for key in GAN_KEYS},

@@ -1,5 +1,5 @@
 """Shipped trained models: weights/<model>/, written by `make weights` (labkit train, then `labkit release`, which
-takes the checkpoint of any registered GAN), loaded by the notebooks after checking every file against the
+takes the checkpoint of any registered model), loaded by the notebooks after checking every file against the
 manifest's sha256 (labkit.tools.manifest).
 
     weights/dcgan/generator.pt     the generator's weights (float16), its config, the epoch
@@ -14,7 +14,11 @@ manifest's sha256 (labkit.tools.manifest).
 
     weights/gan_long_run/          notebook 03's GAN trained to 400 epochs, measured every 10 (record_gan_run)
 
-Only the generator ships: the discriminator and the optimisers' moments (what `--resume` needs) would triple
+A release of an autoencoder (a model of your own) ships model.pt (the whole model, float32) instead of
+generator.pt, and samples.pt holds its last epoch's grid (prior samples, else reconstructions): its family says
+(labkit.families: release_file, ship, release_grids).
+
+Of a GAN only the generator ships: the discriminator and the optimisers' moments (what `--resume` needs) would triple
 the size. They stay in the training run's checkpoint (runs/release/dcgan.pt), which `make weights` resumes.
 Introduced in notebooks/04_abstract_art_dcgan.ipynb.
 """
@@ -24,7 +28,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from torchvision.utils import save_image
 
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights, saved_config, save_checkpoint
 from ..config import display_path, machine
@@ -38,61 +41,64 @@ GRID_EPOCHS = (20, 40, 60, 80, 100)  # the seed lab's pictures of a 100-epoch ru
 # Writing a release (`labkit release`, called by `make weights`)
 # ---------------------------------------------------------------------------------------------------
 
-def _generator(model: str, config: dict):
-    """(entry, config, generator) of registry model `model` built from a saved config (labkit.checkpoint.saved_config)."""
+def _network(model: str, config: dict):
+    """(entry, config, a fresh network of the kind model `model`'s release ships: a GAN's generator, an autoencoder's
+    model) built from a saved config (labkit.checkpoint.saved_config)."""
     from .. import registry
 
     entry = registry.get(model)
     cfg = entry.config(**saved_config(config))
-    return entry, cfg, entry.nets(cfg)["net_G"]
+    return entry, cfg, entry.family.shipped_net(entry, cfg)
 
 
 def release(run: str | Path, out: str | Path | None = None, *, commands: list[str], seed: int = 0,
             precision: str = "fp32", num_samples: int = 256) -> dict:
-    """Export the finished run `run` of any registered GAN (a `labkit train` checkpoint; the model is read from it)
-    to `out` (default weights/<model>): the files listed in the module docstring. Returns the manifest.
+    """Export the finished run `run` of any registered model (a `labkit train` checkpoint; the model is read from it)
+    to `out` (default weights/<model>): what its family ships (a GAN: the generator, float16; an autoencoder: the
+    model) and its grids (labkit.families: release_file, ship, release_grids), history.json and the manifest, as
+    the module docstring lists them for a GAN. Returns the manifest.
 
-    Measured here, on the float16 generator that ships: how much float16 changes its pixels and, for art (64x64
-    paintings), the sliced Wasserstein distance to held-out art (real-vs-real and noise for scale), the mean pairwise
-    distance of 256 samples against the real images', how close the samples' nearest training images are compared
-    with real images' nearest other training image, and labkit.image_stats' figures.
+    Measured here, on the network that ships: what its family measures (a GAN: how much float16 changes its pixels)
+    and, for art (64x64 paintings), the sliced Wasserstein distance to held-out art (real-vs-real and noise for
+    scale), the mean pairwise distance of 256 samples against the real images', how close the samples' nearest
+    training images are compared with real images' nearest other training image, and labkit.image_stats' figures.
     """
     from ..config import get_profile
 
     run = Path(run)
     state = load_checkpoint(run)
-    if not isinstance(state, dict) or "nets" not in state or "net_G" not in state.get("nets", {}):
-        raise CheckpointError(f"{run}: not a `labkit train` checkpoint of a GAN; release the .pt file of a GAN run")
-    entry, cfg, net_G = _generator(state["model"], state["config"])
-    shipped_key = "ema_G" if "ema_G" in state["nets"] else "net_G"  # G's moving average, where the run kept one
-    load_weights(net_G, state["nets"][shipped_key], name=shipped_key, path=run)
-    if shipped_key == "ema_G":  # its own BatchNorm statistics, also for a checkpoint saved without them
-        from ..families import standing_statistics
-
-        standing_statistics(net_G)(int(state["epoch"]), state["history"])
-    net_G.eval()
+    if not isinstance(state, dict) or not {"model", "nets", "config", "history", "epoch"} <= set(state):
+        raise CheckpointError(f"{run}: not a `labkit train` checkpoint; release the .pt file of a finished run")
+    entry, cfg, net = _network(state["model"], state["config"])
+    family = entry.family
+    shipped_key = family.shipped_key(state["nets"])  # a GAN's: G's moving average where the run kept one, else G
+    load_weights(net, state["nets"][shipped_key], name=shipped_key, path=run)
+    family.prepare(net, shipped_key)  # a GAN's moving average: its own BatchNorm statistics
+    net.eval()
     out = Path(out) if out is not None else weights_dir(entry.name)
     out.mkdir(parents=True, exist_ok=True)
     history, epochs, profile = state["history"], int(state["epoch"]), get_profile(state["profile"])
-    shipped, fp16_change = _ship_generator(net_G, entry, cfg, epochs, out, seed)
-    keep = sorted({1, *range(5, epochs + 1, 5), epochs})
-    samples = torch.stack([history["samples"][e - 1] for e in keep])  # (E, 25, C, H, W) uint8
+    shipped = family.shipped_net(entry, cfg)
+    weights, ship_metrics = family.ship(net, shipped, seed)
+    save_checkpoint({"config": asdict(cfg), "state_dict": weights, "epoch": epochs}, out / family.release_file)
+    grids = family.release_grids(entry, state, net)  # {epoch: uint8 grid}
+    keep = sorted(grids)
+    samples = torch.stack([grids[e] for e in keep])  # (E, N, C, H, W) uint8
     save_checkpoint({"epochs": keep, "samples": samples}, out / "samples.pt")
     for e in GRID_EPOCHS:
-        if e <= epochs:
-            save_image(history["samples"][e - 1].float() / 255, out / f"epoch_{e:03d}.png", nrow=5, pad_value=1.0)
+        if e in grids:
+            family.save_grid(grids[e], out / f"epoch_{e:03d}.png")
     write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
     art = getattr(entry.dataset, "art_figures", False)  # paintings: the figures of labkit.image_stats apply
     data, metrics = _art_metrics(shipped, profile, seed, num_samples) if art else _data_of(entry.name, profile)
-    batch_size, updates = _updates(entry.name, cfg, profile, data.pop("train_images"), epochs)
+    batch_size, batches = _batches(entry.name, cfg, profile, data.pop("train_images"))
     figures = metrics.pop("_figures") if art else None
     manifest = {
         "model": entry.name, "commands": commands, "seed": seed, "epochs": epochs, "batch_size": batch_size,
-        "generator_updates": updates, "generator": shipped_key, "data": data,
+        **family.release_fields(entry, cfg, shipped_key, epochs=epochs, batches=batches), "data": data,
         "device": state.get("machine") or machine(),  # where it trained; older checkpoints: where it is released
         "precision": precision, "train_seconds": round(sum(history["seconds"]), 1), "torch": torch.__version__,
-        "metrics": {**(metrics or {}), "float16_pixel_change_mean": round(float(fp16_change.float().mean()), 3),
-                    "float16_pixel_change_max": int(fp16_change.max())},
+        "metrics": {**(metrics or {}), **ship_metrics},
         "config": {key: value for key, value in asdict(cfg).items() if key not in ("amp", "channels_last")},
     }
     if art:
@@ -101,20 +107,6 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
 
 
 release_dcgan = release  # the name of the release before it took any GAN
-
-
-def _ship_generator(net_G, entry, cfg, epochs: int, out: Path, seed: int):
-    """Write out/generator.pt (weights in float16, config, epoch); (the shipped generator back in float32, in eval
-    mode; |G(z) - shipped(z)| in 0..255 pixel levels for 64 noise vectors of `seed`)."""
-    from ..inference import gan_samples
-
-    half = {key: value.half() if value.is_floating_point() else value for key, value in net_G.state_dict().items()}
-    save_checkpoint({"config": asdict(cfg), "state_dict": half, "epoch": epochs}, out / "generator.pt")
-    shipped = entry.nets(cfg)["net_G"]
-    shipped.load_state_dict({key: value.float() if value.is_floating_point() else value for key, value in half.items()})
-    shipped.eval()
-    z = torch.randn(64, *net_G.latent_shape, generator=torch.Generator().manual_seed(seed))
-    return shipped, (gan_samples(net_G, z).int() - gan_samples(shipped, z).int()).abs()
 
 
 def _art_metrics(shipped, profile, seed: int, num_samples: int) -> tuple[dict, dict]:
@@ -151,15 +143,13 @@ def _data_of(model: str, profile) -> tuple[dict, None]:
     return {"source": source, "images": n, "profile": profile.name, "train_images": n}, None
 
 
-def _updates(model: str, cfg, profile, num_images: int, epochs: int) -> tuple[int, int]:
-    """(batch size, generator updates) of `epochs` epochs of model `model`, with the profile's training settings."""
-    from ..run import batches_per_epoch, training_settings
-
+def _batches(model: str, cfg, profile, num_images: int) -> tuple[int, int]:
+    """(batch size, batches per epoch) of model `model` with the profile's training settings, as its family trains."""
     from .. import registry
+    from ..run import training_settings
 
     _, batch_size, max_batches = training_settings(model, cfg, profile)
-    d_steps = registry.get(model).train_options(cfg).get("d_steps", 1)  # G steps once every d_steps batches
-    return batch_size, epochs * (batches_per_epoch(num_images, batch_size, max_batches) // d_steps)
+    return batch_size, registry.get(model).family.batches_per_epoch(num_images, batch_size, max_batches)
 
 
 def release_art(profile, num_samples: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
@@ -252,8 +242,8 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
                 "largest_share": round(coverage["largest_share"], 4), "classes_covered": coverage["classes_covered"],
                 "entropy": round(coverage["entropy"], 4)}
 
-    run = record_training(nets, opts, to_gan_range(x), schedule=Schedule(epochs, every, cfg.batch_size), measure=measure,
-                          record={}, fixed_noise=fixed, log=GANLog(print_every=every))
+    run = record_training(nets, opts, {"train_x": to_gan_range(x)}, schedule=Schedule(epochs, every, cfg.batch_size),
+                          measure=measure, record={}, fixed={"z": fixed}, log=GANLog(print_every=every))
     record, history = run.record, run.history
     grids = {e: g for e, g in zip(record["epoch"], run.grids) if e in (100, 200, 300, 400) or e == epochs}
     write_json({**record, "Loss_D": history["Loss_D"], "Loss_G": history["Loss_G"]}, out / "record.json")
@@ -275,16 +265,20 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
 # ---------------------------------------------------------------------------------------------------
 
 def load_release(folder: str | Path | None = None, device: torch.device | str = "cpu"):
-    """(generator in eval mode, {epoch: uint8 fixed-noise batch (25, C, H, W)}, history, manifest) of a shipped GAN
-    release (default weights/dcgan), every file checked against the manifest first and loaded weights_only."""
+    """(the shipped network in eval mode -- a GAN's generator, an autoencoder's model --, {epoch: uint8 grid (N, C,
+    H, W)}, history, manifest) of a release (default weights/dcgan), every file checked against the manifest first
+    and loaded weights_only. Which file holds the network, the model's family says (release_file)."""
+    from .. import registry
+
     folder = Path(folder) if folder is not None else weights_dir("dcgan")
-    manifest, files = read_files(folder, "generator.pt", "samples.pt", "history.json")
-    state, grids = files["generator.pt"], files["samples.pt"]
-    _, _, net_G = _generator(manifest.get("model", "dcgan"), state["config"])
-    load_weights(net_G, {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()},
-                 name="generator", path=folder / "generator.pt")
+    family = registry.get(read_manifest(folder).get("model", "dcgan")).family
+    manifest, files = read_files(folder, family.release_file, "samples.pt", "history.json")
+    state, grids = files[family.release_file], files["samples.pt"]
+    _, _, net = _network(manifest.get("model", "dcgan"), state["config"])
+    load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()},
+                 name=family.release_file.removesuffix(".pt"), path=folder / family.release_file)
     grids = {int(e): batch for e, batch in zip(grids["epochs"], grids["samples"])}
-    return net_G.to(device).eval(), grids, files["history.json"], manifest
+    return net.to(device).eval(), grids, files["history.json"], manifest
 
 
 load_dcgan_release = load_release  # the notebooks' name (04, 05): the DCGAN releases
