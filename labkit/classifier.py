@@ -104,11 +104,11 @@ def get_classifier(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.T
 
     The checkpoint (runs/classifier/mnist_cnn_<key>.pt, or `path`) stores a hash of the training data and
     settings; a checkpoint made from other data (e.g. the quick subset vs full MNIST) is never reused.
-    num_epochs defaults to the profile's epochs["classifier"]. Introduced in notebooks/05_comparison.ipynb.
+    num_epochs defaults to the profile's classifier_epochs. Introduced in notebooks/05_comparison.ipynb.
     """
     check_unit_images(train_x, "train_x")
     check_unit_images(test_x, "test_x")
-    num_epochs = num_epochs if num_epochs is not None else get_profile().epochs.get("classifier", 3)
+    num_epochs = num_epochs if num_epochs is not None else get_profile().classifier_epochs
     device = get_device(device if device is not None else "auto")
     key = _data_key(train_x, train_y, num_epochs, width)
     path = Path(path) if path is not None else runs_dir() / "classifier" / f"mnist_cnn_{key}.pt"

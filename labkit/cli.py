@@ -170,13 +170,13 @@ def _configured(entry, settings: list[tuple[str, object]]):
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .config import display_path, get_device, get_profile, runs_dir
-    from . import registry
+    from . import course, registry
     from .run import TrainInterrupted, num_epochs, prepare_out, train_model
 
     try:
         profile = get_profile(args.profile)  # --profile, else $LABKIT_PROFILE, else quick
         device = get_device(args.device)
-        names = ["gan", "vae"] if args.model == "both" else [args.model]
+        names = list(course.BOTH) if args.model == "both" else [args.model]  # both: the course's GAN, then VAE
         entries = [registry.get(name) for name in names]  # an unknown name: one line listing the known ones
     except ValueError as e:  # unknown device / profile / model: the message says what to use instead
         raise UsageError(str(e)) from None

@@ -39,9 +39,11 @@ def load_data(name: str, profile: Profile) -> dict[str, torch.Tensor | None]:
 
 
 def num_epochs(name: str, profile: Profile, cfg=None) -> int:
-    """The epochs model `name` trains for in `profile`: the profile's own number where it has one (the quick
-    profile's short live runs), else the config's num_epochs (the seed's full run). cfg: default the entry's."""
-    return profile.epochs.get(name) or (cfg if cfg is not None else registry.get(name).config()).num_epochs
+    """The epochs model `name` trains for in `profile`: its dataset's in the profile where it has them (the quick
+    profile's short live run on the art), else the config's num_epochs (the seed's full run). cfg: default the
+    entry's."""
+    entry = registry.get(name)
+    return entry.dataset.epochs(profile) or (cfg if cfg is not None else entry.config()).num_epochs
 
 
 def training_settings(name: str, cfg, profile: Profile, *, epochs: int | None = None, batch_size: int | None = None,

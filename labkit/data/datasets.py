@@ -7,6 +7,7 @@ A dataset is any object with:
     art_figures   whether labkit.image_stats' painting figures (SWD, spectrum, artefact index) measure its samples
     load(profile) {"train_x", "train_y", "test_x", "test_y"}: whole tensors; None where there are none
     describe(profile)        one line for `labkit train`'s header ("the bundled MNIST subset")
+    epochs(profile)          epochs of a run on it, None where the config's num_epochs holds (labkit.run.num_epochs)
     batch_settings(profile)  (batch size, batches per epoch cap), None where the config's own value holds
 
 Adding a dataset is one such object, passed as Entry(..., dataset=YourDataset()).
@@ -33,6 +34,9 @@ class Digits:
     def describe(self, profile) -> str:
         return {"subset": "the bundled MNIST subset", "full": "full MNIST (torchvision)"}[profile.mnist]
 
+    def epochs(self, profile) -> int | None:
+        return None  # the config's: digits train at the seed's epochs in every profile
+
     def batch_settings(self, profile) -> tuple[int | None, int | None]:
         return None, None  # the config's batch size, whole epochs
 
@@ -53,6 +57,9 @@ class Art:
     def describe(self, profile) -> str:
         return {"synthetic": "synthetic abstract art",
                 "kaggle": "the Kaggle Abstract Art Gallery (synthetic art without a token)"}[profile.art]
+
+    def epochs(self, profile) -> int | None:
+        return profile.art_epochs  # the quick profile: a short live run; full: the config's
 
     def batch_settings(self, profile) -> tuple[int | None, int | None]:
         return profile.art_batch_size, profile.art_max_batches  # the quick profile: more, smaller batches

@@ -31,7 +31,7 @@ class DCGANConfig(Config):
     lr: float = 2e-4  # Adam learning rate (paper: 0.001 was too high)
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas (paper: beta1 = 0.9 oscillated, 0.5 stabilised)
     batch_size: int = 128  # mini-batch size (paper: 128)
-    num_epochs: int = 100  # full-profile epochs; the quick profile's short run: profile.epochs["dcgan"]
+    num_epochs: int = 100  # full-profile epochs; the quick profile's short run: profile.art_epochs
     amp: bool | None = None  # mixed precision (autocast + GradScaler): None = on for CUDA, off elsewhere
     channels_last: bool | None = None  # NHWC memory layout for tensor cores: None = on for CUDA, off elsewhere
     upsample: str = field(default="transposed", metadata={"choices": UPSAMPLING})  # G's upsampling: "transposed"

@@ -8,7 +8,7 @@ import argparse
 import math
 import re
 
-from .. import __version__
+from .. import __version__, course
 from ..errors import EXIT_USAGE, one_line
 from ..models.checks import MAX_BATCH, MAX_EPOCHS, MAX_LR
 
@@ -70,7 +70,7 @@ def add_train(sub, handler) -> None:
                     "(checkpoint after every epoch), <out>/history.json and <out>/<model>_images/*.png.")
     train.add_argument("--model", required=True, metavar="NAME",
                        help="a model of labkit.registry: ae, vae, gan, dcgan, cvae, wgan_gp, sngan; "
-                            "or both = the GAN, then the VAE")
+                            f"or both = {', then '.join(course.BOTH)} (labkit.course)")
     train.add_argument("--epochs", type=_count(MAX_EPOCHS), default=None, metavar="N",
                        help="total epochs (default: the profile's; full: ae 30, vae 50, gan 100, dcgan 100)")
     train.add_argument("--batch-size", type=_count(MAX_BATCH), default=None, metavar="B",

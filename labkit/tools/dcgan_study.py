@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .. import registry
+from .. import course, registry
 from ..checkpoint import TrainError, load_checkpoint, locked, prepare_out, save_checkpoint
 from ..claims import FAILS, HOLDS
 from ..config import get_profile, machine, runs_dir, set_seed
@@ -174,7 +174,7 @@ def _write_record(out: Path, results: dict, grids: dict, reference: dict, shippe
                      "samples": {name: grids[name] for name in results}}, out / "samples.pt")
     write_json({"recipe": RECIPE, "reference_art": reference, "shipped": shipped, "runs": results}, out / "record.json")
     return write_manifest(out, {
-        "study": "dcgan", "commands": commands or ["labkit study-dcgan"], "seed": 0, "epochs": epochs,
+        "study": course.record_models("dcgan_study")[0], "commands": commands or ["labkit study-dcgan"], "seed": 0, "epochs": epochs,
         "batch_size": DCGANConfig().batch_size, "measured_every": measure_every, "samples_per_measurement": NUM_EVAL,
         "data": {"source": "synthetic abstract art (labkit.synth), seed 0; held-out seed 1", "images": num_images},
         "device": machine(), "torch": torch.__version__,

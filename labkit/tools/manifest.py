@@ -13,6 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from .. import course
 from ..checkpoint import CheckpointError, load_checkpoint, write_atomic
 from ..config import display_path, lab_path
 from ..errors import LabkitError
@@ -24,9 +25,10 @@ class WeightsError(LabkitError):
     """A shipped model that is missing, truncated or changed: the message names the file and the fix."""
 
 
-def weights_dir(model: str = "dcgan") -> Path:
-    """Where the shipped model lives: $LABKIT_WEIGHTS/<model>, else weights/<model> of the clone or the package."""
-    return lab_path("weights") / model
+def weights_dir(name: str) -> Path:
+    """Where the shipped model or record `name` lives: $LABKIT_WEIGHTS/<name>, else weights/<name> of the clone or
+    the package."""
+    return lab_path("weights") / name
 
 
 def sha256(path: Path) -> str:
@@ -52,7 +54,7 @@ def write_manifest(folder: Path, info: dict) -> dict:
 def read_manifest(folder: str | Path | None = None) -> dict:
     """The manifest of a shipped model, after checking every file it lists (present, same size, same sha256).
     WeightsError (one line: the file and the fix) if anything is missing or changed."""
-    folder = Path(folder) if folder is not None else weights_dir("dcgan")
+    folder = Path(folder) if folder is not None else weights_dir(course.default_release()[0])
     path = folder / "manifest.json"
     try:
         manifest = json.loads(path.read_text())

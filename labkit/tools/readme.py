@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 
+from .. import course
 from ..config import ROOT
 
 README = ROOT / "README.md"
@@ -120,7 +121,7 @@ def dcgan_lines(folder: str) -> list[str]:
 
 def weights_block() -> str:
     long_run, variants = manifest("gan_long_run"), manifest("gan_variants")
-    releases = ["dcgan"] + (["dcgan_resize"] if (WEIGHTS / "dcgan_resize" / "manifest.json").is_file() else [])
+    releases = [folder for folder in course.releases() if (WEIGHTS / folder / "manifest.json").is_file()]
     lines = [line for folder in releases for line in dcgan_lines(folder)] + [
         f"weights/gan_long_run ({size_mb(long_run)}): {long_run['epochs']} epochs in "
         f"{long_run['train_seconds'] / 60:.0f} min on {long_run['device']}; best classifier-FID {long_run['best']['fid']} "

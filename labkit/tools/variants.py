@@ -8,8 +8,8 @@ generator updates, over several seeds, measured while they train. `labkit record
     weights/gan_variants/manifest.json  sha256 and size of each file, the command, models, seeds, updates, data,
                                         device, wall time, torch version and the final numbers
 
-The models are the registry's ("gan", "wgan_gp", "sngan"), trained by labkit.train.fit_gan with each entry's
-losses and D steps (entry.train_options). WGAN-GP takes 5 critic steps per generator step, so it sees five times
+The models are those labkit.course lists for the record (the BCE GAN, WGAN-GP, SN-GAN), trained by
+labkit.train.fit_gan with each entry's losses and D steps (entry.train_options). WGAN-GP takes 5 critic steps per generator step, so it sees five times
 as many batches for the same number of generator updates. Written with labkit.tools.weights' manifest and checks.
 """
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import torch
 
-from .. import registry
+from .. import course, registry
 from ..checkpoint import save_checkpoint
 from ..config import machine, set_seed
 from ..run import batches_per_epoch
 from .manifest import read_files, weights_dir, write_json, write_manifest
 
-MODELS = ("gan", "wgan_gp", "sngan")  # registry names, in the order tables and plots show them
+MODELS = course.record_models("gan_variants")  # registry names, in the order tables and plots show them
 SEEDS = (0, 1, 2)
 UPDATES = 2100  # generator updates per run: 30 epochs of the BCE GAN on the 4,500 bundled digits (batch 64)
 EVERY = 210  # measure every this many generator updates (3 GAN epochs, 15 WGAN-GP epochs)

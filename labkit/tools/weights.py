@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from .. import course
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights, saved_config, save_checkpoint
 from ..config import display_path, machine
 from .manifest import (FIX, WeightsError, read_files, read_manifest, sha256, weights_dir,  # noqa: F401 (their old home)
@@ -225,8 +226,9 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
     x, y = load_mnist(train=True, source="subset")
     x_test, y_test = load_mnist(train=False, source="subset")
     clf, accuracy = get_classifier(x, y, x_test, y_test, device="cpu", verbose=False)
+    model = course.record_models("gan_long_run")[0]  # notebook 03's GAN
     torch.manual_seed(seed)
-    cfg, nets = registry.build("gan")
+    cfg, nets = registry.build(model)
     opts = registry.optimizers(cfg, nets)
     fixed = torch.randn(25, cfg.latent_dim)
     z_eval = torch.randn(num_samples, cfg.latent_dim, generator=torch.Generator().manual_seed(seed + 1))
@@ -251,7 +253,7 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
                     out / "samples.pt")
     best = min(range(len(record["fid"])), key=record["fid"].__getitem__)
     return write_manifest(out, {
-        "model": "gan", "commands": commands or ["labkit record-gan"], "seed": seed, "epochs": epochs,
+        "model": model, "commands": commands or ["labkit record-gan"], "seed": seed, "epochs": epochs,
         "measured_every": every, "samples_per_measurement": num_samples,
         "data": {"source": "bundled MNIST subset", "train_images": len(x), "test_images": len(x_test)},
         "classifier_accuracy": round(accuracy, 4), "device": machine(), "torch": torch.__version__,
@@ -266,15 +268,18 @@ def record_gan_run(out: str | Path | None = None, *, epochs: int = 400, every: i
 
 def load_release(folder: str | Path | None = None, device: torch.device | str = "cpu"):
     """(the shipped network in eval mode -- a GAN's generator, an autoencoder's model --, {epoch: uint8 grid (N, C,
-    H, W)}, history, manifest) of a release (default weights/dcgan), every file checked against the manifest first
-    and loaded weights_only. Which file holds the network, the model's family says (release_file)."""
+    H, W)}, history, manifest) of a release (default: the first the notebooks load, labkit.course.default_release:
+    weights/dcgan), every file checked against the manifest first and loaded weights_only. Which file holds the
+    network, the model's family says (release_file); a manifest that names no model: the default release's."""
     from .. import registry
 
-    folder = Path(folder) if folder is not None else weights_dir("dcgan")
-    family = registry.get(read_manifest(folder).get("model", "dcgan")).family
+    default_folder, default_model = course.default_release()
+    folder = Path(folder) if folder is not None else weights_dir(default_folder)
+    model = read_manifest(folder).get("model", default_model)
+    family = registry.get(model).family
     manifest, files = read_files(folder, family.release_file, "samples.pt", "history.json")
     state, grids = files[family.release_file], files["samples.pt"]
-    _, _, net = _network(manifest.get("model", "dcgan"), state["config"])
+    _, _, net = _network(model, state["config"])
     load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()},
                  name=family.release_file.removesuffix(".pt"), path=folder / family.release_file)
     grids = {int(e): batch for e, batch in zip(grids["epochs"], grids["samples"])}
