@@ -118,16 +118,18 @@ def test_a_factor_added_with_resume_joins_the_record_without_training_the_others
     monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
     monkeypatch.setattr(dcgan_study, "measure_release", lambda *args: None)
     out = tmp_path / "study"
-    dcgan_study.run_study(["resize_conv", "baseline"], epochs=1, measure_every=1, out=out, progress=False,
+    dcgan_study.run_study(["resize_conv", "no_texture"], epochs=1, measure_every=1, out=out, progress=False,
                           commands=["first"])
     before = json.loads((out / "record.json").read_text())["runs"]
     first_grids = dcgan_study.last_grids(out)
-    for name in ("baseline", "resize_conv"):  # the checkpoints are gone (another machine): the record alone is kept
+    for name in ("no_texture", "resize_conv"):  # the checkpoints are gone (another machine): the record alone is kept
         (tmp_path / "runs" / "dcgan_study" / f"{name}.pt").unlink()
     manifest = dcgan_study.run_study(["label_smoothing"], epochs=1, measure_every=1, out=out, resume=True,
                                      progress=False, commands=["second"])
     record = json.loads((out / "record.json").read_text())
-    assert list(record["runs"]) == ["baseline", "label_smoothing", "resize_conv"]  # FACTORS' order
+    assert list(record["runs"]) == ["no_texture", "label_smoothing", "resize_conv"]  # FACTORS' order
+    assert set(record["reference_art"]) == {"textured", "no_texture"}  # the kept run's gallery too
+    assert "label_smoothing" in dcgan_study.summary(record)
     assert {name: record["runs"][name] for name in before} == before
     assert manifest["commands"] == ["first", "second"] and set(manifest["train_seconds"]) == set(record["runs"])
     grids = dcgan_study.last_grids(out)

@@ -136,7 +136,9 @@ def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_eve
         reference["textured" if texture else "no_texture"] = {
             k: round(v, 4) for k, v in art_figures(other, train_x, held_out).items()}
     shipped = measure_release(*data[True], synthetic_abstract_art(NUM_EVAL, seed=2)) if True in data else None
-    results, grids, commands = _kept(out, factors, epochs, measure_every, commands) if resume else ({}, {}, commands)
+    results, grids, commands, kept_art = (_kept(out, factors, epochs, measure_every, commands) if resume
+                                          else ({}, {}, commands, {}))
+    reference = {**kept_art, **reference}  # the kept runs' galleries stay in the record beside the new ones
     with locked(runs, "dcgan_study"):
         for name in factors:  # the record is rewritten after every run, so a stopped study keeps what finished
             texture = ({**RECIPE, **FACTORS[name][1]})["texture"]
@@ -150,20 +152,21 @@ def run_study(factors: list[str] | None = None, *, epochs: int = 14, measure_eve
 
 
 def _kept(out: Path, factors: list[str], epochs: int, measure_every: int,
-          commands: list[str] | None) -> tuple[dict, dict, list[str] | None]:
-    """(runs, last grids, commands) of the record already in `out` for the factors not run now, so `--resume` with
+          commands: list[str] | None) -> tuple[dict, dict, list[str] | None, dict]:
+    """(runs, last grids, commands, reference art) of the record already in `out` for the factors not run now, so
+    `--resume` with
     --factors adds a run to a study without training the others again; nothing where there is no record, or one
     of another recipe, length or measuring interval (its runs would not compare)."""
     if not (out / "manifest.json").is_file():
-        return {}, {}, commands
+        return {}, {}, commands, {}
     manifest, files = read_files(out, "record.json", "samples.pt")
     record, saved = files["record.json"], files["samples.pt"]
     if record["recipe"] != RECIPE or manifest["epochs"] != epochs or manifest["measured_every"] != measure_every:
-        return {}, {}, commands
+        return {}, {}, commands, {}
     keep = [name for name in record["runs"] if name not in factors]
     before = [c for c in manifest["commands"] if c not in (commands or [])]
     return ({name: record["runs"][name] for name in keep}, {name: saved["samples"][name] for name in keep},
-            before + (commands or ["labkit study-dcgan"]))
+            before + (commands or ["labkit study-dcgan"]), record["reference_art"])
 
 
 def _write_record(out: Path, results: dict, grids: dict, reference: dict, shipped: dict | None, *, epochs: int,
