@@ -219,7 +219,7 @@ class GANFamily:
                      for _ in range("ema_G" in nets)]
         try:
             return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                           num_epochs=epochs, batch_size=batch_size, device=device,
+                           num_epochs=epochs, batch_size=batch_size,
                            step=GANStep(amp=amp, **entry.train_options(cfg)), history=history,
                            callbacks=[sample_grids(self.generator(nets), fixed["z"]), on_epoch_end],
                            max_batches=max_batches,

@@ -92,7 +92,7 @@ def _mlp_gan_seconds(name: str, x, device, *, warm: int, timed: int, own_options
 
     def batches(n):
         fit_gan(nets["net_G"], nets["net_D"], to_gan_range(x), opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                num_epochs=1, batch_size=cfg.batch_size, device=device, log=None, max_batches=n,
+                num_epochs=1, batch_size=cfg.batch_size, log=None, max_batches=n,
                 step=GANStep(**options))
 
     batches(warm)
@@ -117,7 +117,7 @@ def _dcgan_seconds(prof, device) -> tuple[int, float]:
 
     def two_batches():
         fit_gan(nets["net_G"], nets["net_D"], art, opt_G=opts["opt_G"], opt_D=opts["opt_D"], num_epochs=1,
-                batch_size=batch_size, device=device, step=GANStep(amp=use_cuda_speedups(cfg.amp, device)),
+                batch_size=batch_size, step=GANStep(amp=use_cuda_speedups(cfg.amp, device)),
                 log=None)
 
     two_batches()

@@ -71,7 +71,7 @@ def record_training(nets: dict[str, nn.Module], opts: dict[str, torch.optim.Opti
                              "record": record, "grids": grids, "rng": rng_state(), **(extra or {})}, checkpoint)
 
     history = fit_gan(nets["net_G"], nets["net_D"], real_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                      num_epochs=schedule.epochs, batch_size=schedule.batch_size, device="cpu", step=step,
+                      num_epochs=schedule.epochs, batch_size=schedule.batch_size, step=step,
                       history=history, callbacks=[sample_grids(nets["net_G"], fixed_noise), on_epoch_end],
                       max_batches=schedule.max_batches, log=log)
     return Recording(record, grids, history, time.perf_counter() - start)
