@@ -65,7 +65,7 @@ def seconds_per_batch(args: argparse.Namespace) -> float:
     real_x = torch.rand(args.batch_size * args.batches, cfg.nc, 64, 64).mul_(2).sub_(1)  # (N, 3, 64, 64) in [-1, 1]
     amp = use_cuda_speedups(cfg.amp, device) or (args.cpu_bf16 and device.type == "cpu")
     fixed_noise = torch.randn(64, cfg.latent_dim, 1, 1, device=device)  # the epoch's grid, as labkit train draws it
-    kwargs = dict(opt_G=opt_G, opt_D=opt_D, batch_size=args.batch_size, device=device, log=None, step=GANStep(amp=amp),
+    kwargs = dict(opt_G=opt_G, opt_D=opt_D, batch_size=args.batch_size, log=None, step=GANStep(amp=amp),
                   callbacks=[sample_grids(net_G, fixed_noise)])
     history = None
     if args.warmup:  # first calls pay for allocator growth, cuDNN autotuning, thread-pool start-up

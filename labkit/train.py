@@ -1,8 +1,8 @@
 """Plain training loops a student can read top to bottom.
 
-Each loop takes the model(s), the data, the optimiser(s) and the device as arguments and returns a
-`history` dict of per-epoch numbers that labkit.plots draws. `start_epoch`/`history` let a caller
-resume, and `on_epoch_end(epoch, history)` is the one hook (checkpoints, image grids).
+Each loop takes the model(s), the data and the optimiser(s) as arguments (fit_autoencoder the device too;
+fit_gan trains where its networks are) and returns a `history` dict of per-epoch numbers that labkit.plots
+draws. `start_epoch`/`history` let a caller resume; on_epoch_end / callbacks(epoch, history) run after each epoch.
 """
 from __future__ import annotations
 
@@ -120,12 +120,14 @@ step (before D's update); D_G_z2 is D(G(z)) for the same fakes in G's step, afte
 
 
 def _backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler=None) -> None:
-    """loss.backward(); opt.step() -- through an AMP GradScaler when one is given (CUDA mixed precision)."""
+    """loss.backward(); opt.step() -- through an AMP GradScaler when one is given (CUDA mixed precision).
+    Backward computes opt's gradients only: G's step computes none for D's weights (the same numbers, less work)."""
+    params = [p for group in opt.param_groups for p in group["params"] if p.requires_grad] or None
     if scaler is None:
-        loss.backward()
+        loss.backward(inputs=params)
         opt.step()
     else:
-        scaler.scale(loss).backward()  # scale the loss up so float16 gradients do not underflow to 0
+        scaler.scale(loss).backward(inputs=params)  # scale the loss up so float16 gradients do not underflow to 0
         scaler.step(opt)  # unscale, then step -- or skip the step if a gradient is inf/NaN
         scaler.update()  # adapt the scale for next time
 
@@ -160,7 +162,7 @@ def g_step(fake: torch.Tensor, net_D: nn.Module, opt_G: torch.optim.Optimizer, *
 
     fake: G(z), still attached to G's graph. D was just updated, so D(G(z)) here is "D_G_z2": the same fakes
     judged by the updated D, before G's update.
-    Only opt_G steps; the gradients this leaves on D are cleared by the next d_step.
+    Only opt_G steps, and only G's gradients are computed: D's weights are constants here.
     Returns detached batch means (loss_G, D(G(z))). Introduced in notebooks/03_mnist_gan.ipynb.
     """
     opt_G.zero_grad(set_to_none=True)
@@ -196,8 +198,7 @@ def sample_grids(net_G: nn.Module, fixed_noise: torch.Tensor):
     """A callback that appends G(fixed_noise) to history["samples"] after every epoch (uint8, see gan_samples):
     one noise batch for the whole run, so grids are comparable across epochs."""
     def callback(epoch: int, history: dict) -> None:
-        z = fixed_noise.to(device_of(net_G))
-        history.setdefault("samples", []).append(gan_samples(net_G, z))
+        history.setdefault("samples", []).append(gan_samples(net_G, fixed_noise.to(device_of(net_G))))
     return callback
 
 
@@ -226,12 +227,13 @@ class GANLog:
 
 
 def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: torch.optim.Optimizer,
-            opt_D: torch.optim.Optimizer, num_epochs: int, batch_size: int, device: torch.device | str,
-            step: GANStep = GANStep(), history: dict | None = None, callbacks=(), max_batches: int | None = None,
+            opt_D: torch.optim.Optimizer, num_epochs: int, batch_size: int, step: GANStep = GANStep(),
+            history: dict | None = None, callbacks=(), max_batches: int | None = None,
             log: GANLog | None = GANLog()) -> dict:
     """Train a GAN with alternating d_step / g_step and return its per-epoch history.
 
     Introduced in notebooks/03_mnist_gan.ipynb; notebook 04 reuses it for the DCGAN.
+    net_G, net_D: on the device to train on (batches of real_x and the noise go there), opt_G/opt_D over them.
     real_x:      all training images (N, C, H, W), scaled to [-1, 1] (labkit.data.to_gan_range).
     num_epochs:  the total: epochs len(history)+1 .. num_epochs run, so a resumed run passes the same number.
     step:        the losses, D steps per G step and precision (GANStep; the seed's BCE GAN by default).
@@ -242,14 +244,13 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
     max_batches: stop each epoch after this many batches (smoke tests, short runs).
     log:         what is printed (GANLog: bar, a loss line every print_every epochs, batch lines); None: silent.
     """
-    device = torch.device(device)
     history = {key: [] for key in (*GAN_KEYS, "seconds")} if history is None else history
     loader = tensor_loader(real_x, batch_size=batch_size, shuffle=True, drop_last=True)
     n_batches = len(loader) if max_batches is None else min(len(loader), max_batches)
     if n_batches == 0:
         raise ValueError(f"fit_gan: {len(real_x)} images is less than one batch of {batch_size}; "
                          f"lower batch_size or use more data")
-    update, start_epoch = _GANUpdate(net_G, net_D, opt_G, opt_D, step, device), len(history["Loss_D"])
+    update, start_epoch = _GANUpdate(net_G, net_D, opt_G, opt_D, step), len(history["Loss_D"])
     net_G.train(), net_D.train()
     bar = log.bar(start_epoch, num_epochs) if log else range(start_epoch, num_epochs)
     for epoch in bar:
@@ -276,12 +277,12 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
 
 
 class _GANUpdate:
-    """One batch of fit_gan: fresh noise, fakes G(z), one d_step and (on G's turn) one g_step."""
+    """One batch of fit_gan on G's device: fresh noise, fakes G(z), one d_step and (on G's turn) one g_step."""
 
-    def __init__(self, net_G, net_D, opt_G, opt_D, step: GANStep, device: torch.device) -> None:
-        self.nets, self.opts, self.step, self.device = (net_G, net_D), (opt_G, opt_D), step, device
-        self.amp = bool(step.amp) and device.type in ("cuda", "cpu")
-        cuda_amp = self.amp and device.type == "cuda"  # float16 needs a GradScaler; bfloat16 has float32's range
+    def __init__(self, net_G, net_D, opt_G, opt_D, step: GANStep) -> None:
+        self.nets, self.opts, self.step, self.device = (net_G, net_D), (opt_G, opt_D), step, device_of(net_G)
+        self.amp = bool(step.amp) and self.device.type in ("cuda", "cpu")
+        cuda_amp = self.amp and self.device.type == "cuda"  # float16 needs a GradScaler; bfloat16 has float32's range
         self.scalers = [torch.amp.GradScaler("cuda") if cuda_amp else None for _ in range(2)]  # D's, G's: one each
 
     def __call__(self, x: torch.Tensor, g_turn: bool) -> dict[str, torch.Tensor]:

@@ -115,7 +115,7 @@ def test_fit_gan_trains_the_dcgan_for_an_epoch():
     opt_G, opt_D = itemgetter("opt_G", "opt_D")(registry.optimizers(cfg, {"net_G": net_G, "net_D": net_D}))
     fixed_noise = torch.randn(3, cfg.latent_dim, 1, 1)
     history = fit_gan(net_G, net_D, torch.rand(12, 3, 64, 64) * 2 - 1, opt_G=opt_G, opt_D=opt_D, num_epochs=1,
-                      batch_size=4, device="cpu", callbacks=[sample_grids(net_G, fixed_noise)], log=None,
+                      batch_size=4, callbacks=[sample_grids(net_G, fixed_noise)], log=None,
                       max_batches=2)
     assert len(history["Loss_D"]) == 1 and history["samples"][0].shape == (3, 3, 64, 64)
 
@@ -144,7 +144,7 @@ def test_cuda_defaults_to_channels_last_and_mixed_precision():
     assert net_D.main[2].weight.is_contiguous(memory_format=torch.channels_last)
     opt_G, opt_D = itemgetter("opt_G", "opt_D")(registry.optimizers(cfg, {"net_G": net_G, "net_D": net_D}))
     history = fit_gan(net_G, net_D, torch.rand(16, 3, 64, 64) * 2 - 1, opt_G=opt_G, opt_D=opt_D, num_epochs=1,
-                      batch_size=8, device="cuda", log=None, step=GANStep(amp=use_cuda_speedups(cfg.amp, "cuda")))
+                      batch_size=8, log=None, step=GANStep(amp=use_cuda_speedups(cfg.amp, "cuda")))
     assert all(torch.isfinite(torch.tensor(history[k])).all() for k in ("Loss_D", "Loss_G"))
     with torch.autocast("cuda"):
         assert net_G(torch.randn(2, cfg.latent_dim, 1, 1, device="cuda")).dtype == torch.float16

@@ -114,9 +114,23 @@ def test_g_step_updates_only_G_and_fools_D_more():
     for _ in range(15):
         loss_G, D_G_z2 = g_step(net_G(z), net_D, opt_G)
         assert loss_G.item() == pytest.approx(-math.log(D_G_z2.item()), abs=0.2)  # -log of the mean, roughly
-    assert not _changed(net_D, d_before)  # D's gradients were computed but D did not step
+    assert not _changed(net_D, d_before)  # D did not step
+    assert all(p.grad is None for p in net_D.parameters())  # ... and no gradient was computed for it
     with torch.no_grad():
         assert net_D(net_G(z)).mean().item() > start + 0.05
+
+
+def test_g_step_gives_G_the_gradients_of_a_full_backward():
+    """g_step's backward stops at G's parameters; G's gradients are bit for bit those of loss_G.backward()."""
+    net_G, net_D, _, _ = _nets_and_opts()
+    z = torch.randn(32, 100)
+    net_G.eval()  # BatchNorm with running statistics: both passes below see the same G
+    g_step(net_G(z), net_D, torch.optim.SGD(net_G.parameters(), lr=0.0))  # lr 0: the gradients stay, G does not move
+    restricted = [p.grad.clone() for p in net_G.parameters()]
+    net_G.zero_grad(set_to_none=True)
+    generator_loss(net_D(net_G(z))).backward()  # every gradient, D's too
+    assert all(torch.equal(p.grad, g) for p, g in zip(net_G.parameters(), restricted))
+    assert all(p.grad is not None for p in net_D.parameters())
 
 
 # --- fit_gan -------------------------------------------------------------------------------------------
@@ -129,7 +143,7 @@ def _fit(num_epochs, real_x, *, history=None, state=None, callbacks=(), **kw):
         opt_G.load_state_dict(state["oG"]), opt_D.load_state_dict(state["oD"])
         set_rng_state(state["rng"])
     history = fit_gan(net_G, net_D, real_x, opt_G=opt_G, opt_D=opt_D, num_epochs=num_epochs, batch_size=32,
-                      device="cpu", history=history, callbacks=[sample_grids(net_G, fixed_noise), *callbacks],
+                      history=history, callbacks=[sample_grids(net_G, fixed_noise), *callbacks],
                       log=None, **kw)
     state = {"G": net_G.state_dict(), "D": net_D.state_dict(), "oG": opt_G.state_dict(), "oD": opt_D.state_dict(),
              "rng": rng_state()}
@@ -162,7 +176,7 @@ def test_fit_gan_resumed_equals_unbroken():
 def test_fit_gan_prints_one_summary_line_per_epoch(capsys):
     real_x = torch.rand(64, 1, 28, 28) * 2 - 1
     net_G, net_D, opt_G, opt_D = _nets_and_opts()
-    fit_gan(net_G, net_D, real_x, opt_G=opt_G, opt_D=opt_D, num_epochs=2, batch_size=32, device="cpu",
+    fit_gan(net_G, net_D, real_x, opt_G=opt_G, opt_D=opt_D, num_epochs=2, batch_size=32,
             log=GANLog(log_every=1), step=GANStep(amp=True))  # amp is ignored on the CPU
     lines = capsys.readouterr().out.splitlines()
     summaries = [line for line in lines if line.startswith("[  ") and "][" not in line]
@@ -175,14 +189,14 @@ def test_fit_gan_needs_a_full_batch():
     net_G, net_D, opt_G, opt_D = _nets_and_opts()
     with pytest.raises(ValueError, match="less than one batch"):
         fit_gan(net_G, net_D, torch.zeros(10, 1, 28, 28), opt_G=opt_G, opt_D=opt_D, num_epochs=1, batch_size=64,
-                device="cpu", log=None)
+                log=None)
 
 
 def test_fit_gan_default_call_trains_without_grids(capsys):
     """The simple call: no callbacks, the default log. No grids are drawn unless sample_grids is asked for."""
     net_G, net_D, opt_G, opt_D = _nets_and_opts()
     history = fit_gan(net_G, net_D, torch.rand(64, 1, 28, 28) * 2 - 1, opt_G=opt_G, opt_D=opt_D, num_epochs=1,
-                      batch_size=32, device="cpu")
+                      batch_size=32)
     assert list(history) == [*GAN_KEYS, "seconds"] and len(history["Loss_D"]) == 1
     assert "[  1/1] Loss_D: " in capsys.readouterr().out
 

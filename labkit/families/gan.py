@@ -107,7 +107,7 @@ class GANFamily:
                      for _ in range("ema_G" in nets)]
         try:
             return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                           num_epochs=epochs, batch_size=batch_size, device=device,
+                           num_epochs=epochs, batch_size=batch_size,
                            step=GANStep(amp=amp, **entry.train_options(cfg)), history=history,
                            callbacks=[*[standing_statistics(nets["ema_G"]) for _ in averaging],
                                       sample_grids(self.generator(nets), fixed["z"]), on_epoch_end],
@@ -127,7 +127,7 @@ class GANFamily:
         """fit_gan on data {"train_x"} in [-1, 1] with `step` (losses, D steps, precision) and `log`, continuing
         `history`, with callbacks after every epoch: the recorder's loop (it keeps no moving average of G)."""
         return fit_gan(nets["net_G"], nets["net_D"], data["train_x"], opt_G=opts["opt_G"], opt_D=opts["opt_D"],
-                       num_epochs=epochs, batch_size=batch_size, device=device_of(nets["net_G"]), step=step,
+                       num_epochs=epochs, batch_size=batch_size, step=step,
                        history=history, callbacks=callbacks, max_batches=max_batches, log=log)
 
     release_file = "generator.pt"  # a release ships G alone, float16; D and the optimisers stay in the run

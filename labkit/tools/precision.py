@@ -52,7 +52,7 @@ def time_gan_steps(name: str, *, amp: bool, batches: int = 3, batch_size: int = 
     net_G = nets["net_G"]
     shape = generate(net_G, 1).shape[1:]  # one image: (C, H, W)
     x = torch.rand(batch_size * batches, *shape) * 2 - 1  # [-1, 1], as fit_gan expects
-    run = dict(opt_G=opts["opt_G"], opt_D=opts["opt_D"], batch_size=batch_size, device=device, log=None,
+    run = dict(opt_G=opts["opt_G"], opt_D=opts["opt_D"], batch_size=batch_size, log=None,
                step=GANStep(amp=amp, **registry.get(name).train_options(cfg)))
     fit_gan(net_G, nets["net_D"], x, num_epochs=1, max_batches=1, **run)  # warm-up: first-call costs
     start = time.perf_counter()
