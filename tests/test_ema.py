@@ -102,3 +102,19 @@ def test_a_release_of_a_run_with_ema_ships_the_average(tmp_path):
     z = torch.randn(2, 8, 1, 1)
     with torch.no_grad():
         assert (net_G(z) - nets["ema_G"].eval()(z)).abs().max() < 2e-2  # float16 weights: close to the average
+
+
+def test_label_smoothing_is_a_config_field_whose_default_is_the_seeds_loss():
+    from labkit.models.gan import discriminator_loss, smoothed_discriminator_loss
+
+    entry = registry.get("dcgan")
+    assert entry.train_options(DCGANConfig()) == {}  # the seed's loss itself: the release's recipe is untouched
+    d_loss = entry.train_options(DCGANConfig(real_label=0.9))["d_loss"]
+    d_real, d_fake = torch.rand(8).clamp(0.01, 0.99), torch.rand(8).clamp(0.01, 0.99)
+    torch.testing.assert_close(d_loss(d_real, d_fake), smoothed_discriminator_loss(0.9)(d_real, d_fake))
+    torch.testing.assert_close(smoothed_discriminator_loss(1.0)(d_real, d_fake), discriminator_loss(d_real, d_fake))
+    grid = torch.linspace(0.5, 0.999, 200)  # with target 0.9 D's loss on a real image is smallest at D(x) = 0.9
+    losses = torch.stack([d_loss(p.view(1), torch.full((1,), 0.1)) for p in grid])
+    assert abs(float(grid[losses.argmin()]) - 0.9) < 0.01
+    with pytest.raises(UsageError, match="real_label"):
+        DCGANConfig(real_label=0.4)

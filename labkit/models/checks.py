@@ -26,6 +26,7 @@ RANGES = {
     "beta": (0.0, 1e6, True, True),
     "free_bits": (0.0, 1e3, True, True),
     "ema": (0.0, 1.0, True, False),
+    "real_label": (0.5, 1.0, False, True),
 }
 
 

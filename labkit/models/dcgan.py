@@ -37,6 +37,8 @@ class DCGANConfig(Config):
     upsample: str = field(default="transposed", metadata={"choices": UPSAMPLING})  # G's upsampling: "transposed"
     # (the paper's) or "resize" (nearest 2x, then a 3x3 convolution: no checkerboard; Odena, Dumoulin & Olah 2016,
     # "Deconvolution and Checkerboard Artifacts", Distill)
+    real_label: float = 1.0  # D's target for real images (1: the paper's; 0.9: one-sided label smoothing, Salimans
+    # et al. 2016, against a D that wins: models.gan.smoothed_discriminator_loss)
     ema: float = 0.0  # keep an exponential moving average of G's weights with this decay per G update, and sample
     # from it (0: off, the paper's; 0.999 averages about the last 1,000 updates; Yazici et al. 2019, "The Unusual
     # Effectiveness of Averaging in GAN Training", ICLR; Karras et al. 2018, "Progressive Growing of GANs")

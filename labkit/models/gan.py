@@ -95,6 +95,16 @@ def discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tens
     return (loss_real + loss_fake) / 2
 
 
+def smoothed_discriminator_loss(real_label: float):
+    """D's loss with target `real_label` for real images instead of 1 (one-sided label smoothing, Salimans et al.
+    2016, "Improved Techniques for Training GANs": 0.9 keeps D from becoming certain) and 0 for fakes, halved like
+    discriminator_loss, which it equals at real_label = 1."""
+    def loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+        return (F.binary_cross_entropy(d_real, torch.full_like(d_real, real_label))
+                + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake))) / 2
+    return loss
+
+
 def generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
     """L_G = BCE(D(G(z)), 1) = -log D(G(z)): the "non-saturating" generator loss.
 

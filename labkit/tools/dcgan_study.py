@@ -16,7 +16,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from .. import course, registry
 from ..checkpoint import TrainError, load_checkpoint, locked, prepare_out, save_checkpoint
@@ -25,7 +24,7 @@ from ..config import get_profile, machine, runs_dir, set_seed
 from ..image_stats import art_figures
 from ..inference import generate
 from ..models.dcgan import DCGANConfig, build_dcgan
-from ..models.gan import generator_loss
+from ..models.gan import generator_loss, smoothed_discriminator_loss  # noqa: F401 (its old home)
 from ..data.synth import synthetic_abstract_art
 from ..train import GANLog, GANStep
 from .manifest import read_files, weights_dir, write_json, write_manifest
@@ -42,14 +41,6 @@ FACTORS = {  # name: (what changes, the change to RECIPE)
     "float32": ("float32 instead of bfloat16 autocast", {"amp": False}),
 }
 NUM_EVAL = 256  # samples scored per measurement (and held-out paintings they are scored against)
-
-
-def smoothed_discriminator_loss(real_label: float):
-    """D's BCE loss with target `real_label` for real images (1.0: the seed's loss) and 0 for fakes, halved."""
-    def loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
-        return (F.binary_cross_entropy(d_real, torch.full_like(d_real, real_label))
-                + F.binary_cross_entropy(d_fake, torch.zeros_like(d_fake))) / 2
-    return loss
 
 
 def galleries(texture: bool, num_images: int) -> tuple[torch.Tensor, torch.Tensor]:
