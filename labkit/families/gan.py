@@ -103,19 +103,19 @@ class GANFamily:
         elif precision == "mixed":
             amp = True  # ... and, asked for, bfloat16 on a CPU
         train_x = data["train_x"]
-        averaging = [opts["opt_G"].register_step_post_hook(ema_update(nets["ema_G"], nets["net_G"], cfg.ema))
-                     for _ in range("ema_G" in nets)]
+        callbacks = [sample_grids(self.generator(nets), fixed["z"]), on_epoch_end]
+        hook = None
+        if "ema_G" in nets:  # G's moving average: follows every G step, gets its own statistics before each grid
+            hook = opts["opt_G"].register_step_post_hook(ema_update(nets["ema_G"], nets["net_G"], cfg.ema))
+            callbacks.insert(0, standing_statistics(nets["ema_G"]))
         try:
             return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
                            num_epochs=epochs, batch_size=batch_size,
-                           step=GANStep(amp=amp, **entry.train_options(cfg)), history=history,
-                           callbacks=[*[standing_statistics(nets["ema_G"]) for _ in averaging],
-                                      sample_grids(self.generator(nets), fixed["z"]), on_epoch_end],
-                           max_batches=max_batches,
-                           log=GANLog(print_every, log_every, entry.label) if progress else None)
+                           step=GANStep(amp=amp, **entry.train_options(cfg)), history=history, callbacks=callbacks,
+                           max_batches=max_batches, log=GANLog(print_every, log_every, entry.label) if progress else None)
         finally:
-            for handle in averaging:
-                handle.remove()
+            if hook is not None:
+                hook.remove()  # a later fit of the same optimiser starts without it
 
     def grid(self, nets: dict[str, nn.Module], fixed: dict[str, torch.Tensor]) -> torch.Tensor:
         """G(fixed "z") of the G being trained, uint8 on the CPU (what sample_grids keeps after every epoch)."""
