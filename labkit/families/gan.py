@@ -34,7 +34,8 @@ def standing_statistics(net_G: nn.Module, *, batches: int = 50, batch_size: int 
     """A callback (epoch, history) that recomputes net_G's BatchNorm statistics as the plain mean over `batches`
     batches of its own samples (noise from `seed`; the run's random state is untouched). An average of G's weights
     is a network no statistics were gathered for: sampled with G's own, it draws worse than G (measured on the
-    resize DCGAN at batch 32, epoch 115: SWD 0.45 against G's 0.23); with its own, as BigGAN's "standing statistics" (Brock et al. 2019)."""
+    resize DCGAN at batch 32, epoch 115: SWD 0.45 against G's 0.23); with its own, as BigGAN's "standing
+    statistics" (Brock et al. 2019)."""
     norms = [m for m in net_G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
     @torch.no_grad()
@@ -112,7 +113,8 @@ class GANFamily:
             return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
                            num_epochs=epochs, batch_size=batch_size,
                            step=GANStep(amp=amp, **entry.train_options(cfg)), history=history, callbacks=callbacks,
-                           max_batches=max_batches, log=GANLog(print_every, log_every, entry.label) if progress else None)
+                           max_batches=max_batches,
+                           log=GANLog(print_every, log_every, entry.label) if progress else None)
         finally:
             if hook is not None:
                 hook.remove()  # a later fit of the same optimiser starts without it
