@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..config import use_cuda_speedups
+from .augment import POLICIES, diff_augment
 from .checks import Config
 
 
@@ -39,6 +40,9 @@ class DCGANConfig(Config):
     # "Deconvolution and Checkerboard Artifacts", Distill)
     real_label: float = 1.0  # D's target for real images (1: the paper's; 0.9: one-sided label smoothing, Salimans
     # et al. 2016, against a D that wins: models.gan.smoothed_discriminator_loss)
+    augment: str = field(default="none", metadata={"choices": POLICIES})  # transformations applied to every image
+    # D sees while training, real and fake alike, differentiably ("none": the paper's; "translation,cutout": DiffAugment
+    # against a D that memorises a small training set; Zhao et al. 2020; models/augment.py)
     ema: float = 0.0  # keep an exponential moving average of G's weights with this decay per G update, and sample
     # from it (0: off, the paper's; 0.999 averages about the last 1,000 updates; Yazici et al. 2019, "The Unusual
     # Effectiveness of Averaging in GAN Training", ICLR; Karras et al. 2018, "Progressive Growing of GANs")
@@ -109,6 +113,8 @@ class Discriminator(nn.Module):
         self.sigmoid = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:  # DiffAugment (cfg.augment; "none" by default): training passes only, never evaluation
+            x = diff_augment(x, self.cfg.augment)
         logit = self.main(x).float()  # float32 even under autocast, so D(x) near 0 or 1 keeps its precision
         return self.sigmoid(logit).view(-1)  # (B, 1, 1, 1) -> (B,)
 

@@ -140,7 +140,8 @@ def add_study_dcgan(sub, handler) -> None:
     study.add_argument("--epochs", type=_count(MAX_EPOCHS), default=10, metavar="N")
     study.add_argument("--every", type=_count(MAX_EPOCHS), default=2, metavar="K", help="measure every K epochs")
     study.add_argument("--factors", nargs="+", default=None, metavar="NAME",
-                       help="the runs to make, of: baseline no_texture label_smoothing resize_conv float32 (default: all)")
+                       help="the runs to make (default: all of labkit.tools.dcgan_study.FACTORS; "
+                            "an unknown name is an error that lists them)")
     study.add_argument("--resume", action="store_true", help="continue the runs in runs/dcgan_study/")
     study.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/dcgan_study")
     study.set_defaults(func=handler)

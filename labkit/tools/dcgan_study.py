@@ -30,7 +30,7 @@ from ..train import GANLog, GANStep
 from .manifest import read_files, weights_dir, write_json, write_manifest
 from .record import Schedule, record_training
 
-RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed"}
+RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed", "augment": "none"}
 FACTORS = {  # name: (what changes, the change to RECIPE)
     "baseline": ("the shipped recipe, unchanged", {}),
     "no_texture": ("the same paintings without their texture layer (grain, splatter, streaks, wash)", {"texture": False}),
@@ -39,6 +39,8 @@ FACTORS = {  # name: (what changes, the change to RECIPE)
     "resize_conv": ("G upsamples by nearest 2x + 3x3 conv instead of transposed convolutions (Odena et al. 2016)",
                     {"upsample": "resize"}),
     "float32": ("float32 instead of bfloat16 autocast", {"amp": False}),
+    "diff_augment": ("DiffAugment: random colour, translation and cutout on every image D sees, real and fake alike "
+                     "(Zhao et al. 2020)", {"augment": "color,translation,cutout"}),
 }
 NUM_EVAL = 256  # samples scored per measurement (and held-out paintings they are scored against)
 
@@ -81,7 +83,7 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
     return its record: figures (labkit.image_stats.art_figures) and D's outputs at every measured epoch."""
     spec = {**RECIPE, **FACTORS[name][1]}
     train_x, held_out = data
-    cfg = DCGANConfig(upsample=spec["upsample"])
+    cfg = DCGANConfig(upsample=spec["upsample"], augment=spec["augment"])
     set_seed(0)
     nets = dict(zip(("net_G", "net_D"), build_dcgan(cfg)))
     opts = registry.optimizers(cfg, nets)
@@ -152,7 +154,8 @@ def _kept(out: Path, factors: list[str], epochs: int, measure_every: int,
         return {}, {}, commands, {}
     manifest, files = read_files(out, "record.json", "samples.pt")
     record, saved = files["record.json"], files["samples.pt"]
-    if record["recipe"] != RECIPE or manifest["epochs"] != epochs or manifest["measured_every"] != measure_every:
+    recipe = {**RECIPE, **record["recipe"]}  # a key the record predates ran at RECIPE's value, the config's default
+    if recipe != RECIPE or manifest["epochs"] != epochs or manifest["measured_every"] != measure_every:
         return {}, {}, commands, {}
     keep = [name for name in record["runs"] if name not in factors]
     before = [c for c in manifest["commands"] if c not in (commands or [])]
