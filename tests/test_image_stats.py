@@ -138,6 +138,33 @@ def test_a_factor_added_with_resume_joins_the_record_without_training_the_others
     assert list(json.loads((out / "record.json").read_text())["runs"]) == ["label_smoothing"]  # another length
 
 
+def test_resume_keeps_a_record_older_than_a_recipe_key_and_drops_one_of_another_recipe(tmp_path, monkeypatch):
+    """A key added to RECIPE later (as "augment" was) ran at its default in an older record: that record's runs are
+    kept; a record whose recipe differs in a value is another study and starts over."""
+    monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(dcgan_study, "NUM_EVAL", 16)
+    monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
+    monkeypatch.setattr(dcgan_study, "measure_release", lambda *args: None)
+    out = tmp_path / "study"
+    recipe, write = dict(dcgan_study.RECIPE), dcgan_study._write_record
+
+    def write_as_before_augment(*args, **kwargs):  # the record a study wrote before RECIPE had "augment"
+        with monkeypatch.context() as m:
+            m.setattr(dcgan_study, "RECIPE", {k: v for k, v in recipe.items() if k != "augment"})
+            return write(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(dcgan_study, "_write_record", write_as_before_augment)
+        dcgan_study.run_study(["resize_conv"], epochs=1, measure_every=1, out=out, progress=False)
+    assert "augment" not in json.loads((out / "record.json").read_text())["recipe"]
+    dcgan_study.run_study(["label_smoothing"], epochs=1, measure_every=1, out=out, resume=True, progress=False)
+    record = json.loads((out / "record.json").read_text())
+    assert list(record["runs"]) == ["label_smoothing", "resize_conv"] and record["recipe"] == recipe
+    monkeypatch.setattr(dcgan_study, "RECIPE", {**recipe, "real_label": 0.8})  # another recipe: nothing is kept
+    dcgan_study.run_study(["label_smoothing"], epochs=1, measure_every=1, out=out, resume=True, progress=False)
+    assert list(json.loads((out / "record.json").read_text())["runs"]) == ["label_smoothing"]
+
+
 def _figures(**values):
     base = {"swd": 0.05, "spectrum_slope": -2.4, "artefact_index": 0.08, "pairwise_ratio": 1.0, "nearest_ratio": 1.0,
             "nearest_min_ratio": 0.5}
