@@ -11,12 +11,13 @@ from labkit.tools.weights import FIX, WeightsError, load_dcgan_release, load_gan
 
 DCGAN = ROOT / "weights" / "dcgan"
 RESIZE = ROOT / "weights" / "dcgan_resize"  # issue 20's study's change, trained for the full run
+AUGMENT = ROOT / "weights" / "dcgan_augment"  # and that with DiffAugment
 LONG_RUN = ROOT / "weights" / "gan_long_run"
 VARIANTS = ROOT / "weights" / "gan_variants"
 
 
-@pytest.mark.parametrize("folder", [DCGAN, RESIZE, LONG_RUN, VARIANTS],
-                         ids=["dcgan", "dcgan_resize", "gan_long_run", "gan_variants"])
+@pytest.mark.parametrize("folder", [DCGAN, RESIZE, AUGMENT, LONG_RUN, VARIANTS],
+                         ids=["dcgan", "dcgan_resize", "dcgan_augment", "gan_long_run", "gan_variants"])
 def test_shipped_files_match_their_manifest(folder):
     manifest = read_manifest(folder)
     assert manifest["files"] and manifest["commands"][0].startswith("make weights")
@@ -29,10 +30,13 @@ def test_everything_under_weights_is_at_most_40_mb():  # issue 20's budget for t
     assert sum(p.stat().st_size for p in (ROOT / "weights").rglob("*") if p.is_file()) <= 40 * 2 ** 20
 
 
-@pytest.mark.parametrize("folder, upsample", [(DCGAN, "transposed"), (RESIZE, "resize")], ids=["dcgan", "dcgan_resize"])
-def test_the_shipped_dcgan_loads_and_draws(folder, upsample):
+@pytest.mark.parametrize("folder, upsample, augment", [(DCGAN, "transposed", "none"), (RESIZE, "resize", "none"),
+                                                        (AUGMENT, "resize", "color,translation,cutout")],
+                         ids=["dcgan", "dcgan_resize", "dcgan_augment"])
+def test_the_shipped_dcgan_loads_and_draws(folder, upsample, augment):
     net_G, grids, history, manifest = load_dcgan_release(folder)
     assert net_G.cfg.upsample == upsample == manifest.get("config", {}).get("upsample", "transposed")
+    assert net_G.cfg.augment == augment == manifest.get("config", {}).get("augment", "none")
     assert manifest["epochs"] == len(history["Loss_D"]) == 100 and max(grids) == 100
     assert {20, 40, 60, 80, 100} <= set(grids) and grids[100].dtype == torch.uint8
     with torch.no_grad():

@@ -101,7 +101,8 @@ def dcgan_lines(folder: str) -> list[str]:
     targets they meet where the release recorded them."""
     info = manifest(folder)
     m = info["metrics"]
-    change = "".join(f", {key}={value}" for key, value in info.get("config", {}).items() if key == "upsample")
+    config = info.get("config", {})  # G's upsampling, and D's augmentation where it has one
+    change = "".join(f", {key}={config[key]}" for key in ("upsample", "augment") if config.get(key, "none") != "none")
     lines = [
         f"weights/{folder} ({size_mb(info)}): {info['epochs']} epochs, {info['generator_updates']:,} updates of batch "
         f"{info['batch_size']}{change}, {info['precision']} precision, {info['train_seconds'] / 60:.0f} min on "

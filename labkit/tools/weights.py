@@ -11,6 +11,7 @@ manifest's sha256 (labkit.tools.manifest).
                                    labkit.image_stats' figures (samples, the art itself, every kept epoch's grid)
     weights/dcgan_resize/          the same for the smallest change that paints (issue 20's study:
                                    `--config upsample=resize`), shipped beside the seed's recipe
+    weights/dcgan_augment/         the same again with DiffAugment on D's inputs (`--config augment=...`)
 
     weights/gan_long_run/          notebook 03's GAN trained to 400 epochs, measured every 10 (record_gan_run)
 
