@@ -572,3 +572,20 @@ def test_a_check_leaves_the_callers_networks_alone(capsys):
     before = copy.deepcopy(checks.reference_d_step)
     assert _line("d_step", wrong, capsys)[0].startswith("exercise 3.3 d_step: FAIL")
     assert _line("d_step", before, capsys)[0].endswith(": PASS")
+
+
+@pytest.mark.parametrize("gain", [0.25, 0.5, 1.0, 2.0, 4.0, 16.0])
+@pytest.mark.parametrize("last", [nn.ReLU, lambda: nn.Hardtanh(0, 1)])
+def test_a_clamped_decoder_gets_the_clamp_hint_wherever_its_largest_pixel_lands(gain, last, capsys):
+    """A ReLU or Hardtanh at the decoder's end leaves pixels at exactly 0 whether the largest pixel lands below 1 or
+    above it; which side it lands on moves with the weights and the CPU's rounding, so the hint must not depend on
+    it (CI once printed "outside [0, 1]" for a ReLU output whose largest pixel was 1.0004)."""
+    def make_decoder(latent_dim):
+        net = nn.Sequential(nn.Linear(latent_dim, 400), nn.ReLU(), nn.Linear(400, 784), last(),
+                            nn.Unflatten(1, (1, 28, 28)))
+        with torch.no_grad():
+            net[2].weight.mul_(gain)
+        return net
+
+    line, _ = _line("make_decoder", make_decoder, capsys)
+    assert "some pixels are exactly 0" in line, line

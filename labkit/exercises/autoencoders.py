@@ -124,14 +124,16 @@ def _check_make_decoder(fn: Callable) -> None:
         raise _Fail(f"{_n_params(net):,} parameters, expected {want:,} = 7*400 + 400 + 400*784 + 784 for "
                     f"Linear(latent_dim, 400) and Linear(400, 784); check the layer widths")
     lo, hi = x_hat.min().item(), x_hat.max().item()
+    # A pixel exactly at 0 or 1 is a clamp whatever the other pixels do, so this comes before the range: a ReLU
+    # output's largest pixel sits near 1 with these weights and lands either side of it with the CPU's rounding.
+    if lo == 0 or hi == 1:
+        raise _Fail(f"some pixels are exactly {0 if lo == 0 else 1}: the output is clamped (Hardtanh, clamp, a ReLU), "
+                    f"so those pixels get no gradient and BCE's log(x_hat) breaks; nn.Sigmoid() stays strictly "
+                    f"inside (0, 1)")
     if lo < 0 or hi > 1:
         tanh = " (Tanh gives [-1, 1], the GANs' range)" if any(isinstance(m, nn.Tanh) for m in net.modules()) else ""
         raise _Fail(f"pixels range over [{lo:.3g}, {hi:.3g}], outside [0, 1]{tanh}: end in nn.Sigmoid() so the "
                     f"outputs are intensities like the data")
-    if lo <= 0 or hi >= 1:
-        raise _Fail(f"some pixels are exactly {0 if lo <= 0 else 1}: the output is clamped (Hardtanh, clamp, a ReLU), "
-                    f"so those pixels get no gradient and BCE's log(x_hat) breaks; nn.Sigmoid() stays strictly "
-                    f"inside (0, 1)")
     sums = x_hat.detach().flatten(1).sum(1)
     if torch.allclose(sums, torch.ones_like(sums), atol=1e-4) or torch.allclose(sums, torch.full_like(sums, 28.0)):
         raise _Fail("the pixels of each image add up to a constant: a Softmax makes them compete (each about 1/784), "
