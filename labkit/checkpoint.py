@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -221,10 +221,13 @@ def load_trained(path: str | Path, name: str, nets: dict[str, nn.Module]) -> dic
 
 
 def _check_same_settings(path: Path, state, cfg) -> None:
-    """CheckpointError naming the first config field (but lr) in which checkpoint `state` and `cfg` differ."""
+    """CheckpointError naming the first config field in which checkpoint `state` and `cfg` differ, but lr and the
+    fields that say a run may continue with another value (metadata {"on_resume": "may change"}: the DCGAN's ema,
+    a moving average that starts from G where it is switched on)."""
     saved = saved_config(state.get("config", {}) if isinstance(state, dict) else {})
+    fixed = [f.name for f in fields(cfg) if f.name != "lr" and f.metadata.get("on_resume") != "may change"]
     for key, value in asdict(cfg).items():
-        if key != "lr" and key in saved and saved[key] != value:
+        if key in fixed and key in saved and saved[key] != value:
             raise CheckpointError(f"{path}: was trained with {key}={saved[key]!r}, not {value!r}; give this "
                                   f"configuration its own run name (or --out folder), or use the same settings")
 

@@ -93,6 +93,45 @@ def test_resuming_keeps_the_average_and_a_run_without_one_starts_it_from_g(tmp_p
         assert torch.equal(a, b)
 
 
+def test_a_run_trained_without_the_average_may_switch_it_on_at_resume(tmp_path):
+    """ema is the one DCGAN field marked {"on_resume": "may change"}: a finished plain run continues with a moving
+    average that starts from G (how weights/dcgan_augment_ema was made); any other changed field is still refused."""
+    from labkit.checkpoint import CheckpointError
+
+    out = prepare_out(tmp_path / "runs")
+    plain, _ = _train(out, 1, ema=0.0)
+    assert load_checkpoint(out / "dcgan.pt")["config"]["ema"] == 0.0
+    g_before = copy.deepcopy(plain["net_G"].state_dict())
+    nets, history = _train(out, 1, ema=0.9, resume=True)  # finished: loaded, and the average begins as G
+    for key, value in nets["ema_G"].state_dict().items():
+        assert torch.equal(value, g_before[key])
+    nets, history = _train(out, 2, ema=0.9, resume=True)
+    assert len(history["Loss_D"]) == 2 and load_checkpoint(out / "dcgan.pt")["config"]["ema"] == 0.9
+    assert "ema_G" in load_checkpoint(out / "dcgan.pt")["nets"]
+    changed = DCGANConfig(ema=0.9, **{**SMALL, "real_label": 0.9})
+    with pytest.raises(CheckpointError, match="was trained with real_label=1.0, not 0.9"):
+        train_model("dcgan", out=out, profile=get_profile("quick"), device=torch.device("cpu"), epochs=3,
+                    max_batches=2, progress=False, resume=True, cfg=changed)
+
+
+def test_only_lr_and_fields_marked_may_change_can_differ_at_resume():
+    """For every registered model's config, every field but lr and the marked ones is checked at resume."""
+    from dataclasses import asdict, fields
+
+    from labkit.checkpoint import CheckpointError, _check_same_settings
+
+    for name in registry.names():
+        cfg = registry.get(name).config()
+        for f in fields(cfg):
+            saved = {**asdict(cfg), f.name: "something else"}
+            free = f.name == "lr" or f.metadata.get("on_resume") == "may change"
+            if free:
+                _check_same_settings("x.pt", {"config": saved}, cfg)
+            else:
+                with pytest.raises(CheckpointError, match=f"was trained with {f.name}="):
+                    _check_same_settings("x.pt", {"config": saved}, cfg)
+
+
 def test_a_release_of_a_run_with_ema_ships_the_average(tmp_path):
     out = prepare_out(tmp_path / "runs")
     nets, _ = _train(out, 1)

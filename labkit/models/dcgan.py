@@ -43,9 +43,10 @@ class DCGANConfig(Config):
     augment: str = field(default="none", metadata={"choices": POLICIES})  # transformations applied to every image
     # D sees while training, real and fake alike, differentiably ("none": the paper's; "translation,cutout": DiffAugment
     # against a D that memorises a small training set; Zhao et al. 2020; models/augment.py)
-    ema: float = 0.0  # keep an exponential moving average of G's weights with this decay per G update, and sample
-    # from it (0: off, the paper's; 0.999 averages about the last 1,000 updates; Yazici et al. 2019, "The Unusual
-    # Effectiveness of Averaging in GAN Training", ICLR; Karras et al. 2018, "Progressive Growing of GANs")
+    ema: float = field(default=0.0, metadata={"on_resume": "may change"})  # keep an exponential moving average of
+    # G's weights with this decay per G update, and sample from it (0: off, the paper's; 0.999 averages about the
+    # last 1,000 updates; Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training", ICLR; Karras
+    # et al. 2018, "Progressive Growing of GANs"). A run may switch it on at --resume: the average starts from G.
 
 
 def _up(in_ch: int, out_ch: int, how: str) -> nn.Module:
