@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 from labkit.config import ROOT
 from labkit.tools.weights import FIX, WeightsError, load_dcgan_release, load_gan_record, read_manifest, sha256
@@ -150,3 +151,21 @@ def test_remeasure_scores_a_release_from_its_own_files_and_keeps_them(copy):
     assert manifest["figures"] == shipped["figures"] and manifest["config"]["upsample"] == "transposed"
     assert manifest["files"] == shipped["files"]  # the weights and grids are the ones that were shipped
     assert manifest["commands"][-1].startswith("labkit release --remeasure")
+
+
+@settings(max_examples=60, deadline=None)
+@given(epochs=st.integers(1, 2000))
+def test_a_gan_release_keeps_about_twenty_grids_whatever_the_run_length(epochs):
+    """release_grids: epoch 1, the last, 04's stages, and every 5th epoch up to 100 epochs (the seed's releases keep
+    exactly those), every 10th up to 200, ...: a longer run does not make samples.pt outgrow weights/."""
+    from labkit import registry
+    from labkit.plots import stage_epochs
+
+    entry = registry.get("dcgan")
+    history = {"samples": [torch.full((1,), e % 256, dtype=torch.uint8) for e in range(1, epochs + 1)]}
+    grids = entry.family.release_grids(entry, {"epoch": epochs, "history": history}, None)
+    assert {1, epochs, *stage_epochs(epochs)} <= set(grids)
+    assert all(int(grids[e][0]) == e % 256 for e in grids)  # each epoch's own grid
+    assert len(grids) <= 27
+    if epochs <= 100:
+        assert set(grids) == {1, *range(5, epochs + 1, 5), epochs} | set(stage_epochs(epochs))

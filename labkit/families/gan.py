@@ -3,6 +3,7 @@ standing_statistics, the moving average of G a config may ask for and its BatchN
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import torch
@@ -163,9 +164,15 @@ class GANFamily:
         return {"generator_updates": epochs * (batches // d_steps), "generator": key}
 
     def release_grids(self, entry, state: dict, net: nn.Module) -> dict[int, torch.Tensor]:
-        """The fixed-noise grids the run kept (history["samples"]) of epoch 1, every 5th epoch and the last."""
+        """The fixed-noise grids the run kept (history["samples"]) of epoch 1, every 5th epoch (every 10th past 100
+        epochs, every 15th past 200, ...: about 20 grids, 6 MB, whatever the length), the stages 04 shows
+        (plots.stage_epochs) and the last."""
+        from ..plots import stage_epochs
+
         epochs = int(state["epoch"])
-        return {e: state["history"]["samples"][e - 1] for e in sorted({1, *range(5, epochs + 1, 5), epochs})}
+        step = 5 * math.ceil(epochs / 100)
+        kept = {1, *range(step, epochs + 1, step), *stage_epochs(epochs), epochs}
+        return {e: state["history"]["samples"][e - 1] for e in sorted(kept)}
 
     def save_grid(self, grid: torch.Tensor, path: Path) -> None:
         _save_png(grid.float() / 255, path, nrow=5, pad_value=1.0)

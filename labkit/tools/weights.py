@@ -3,9 +3,10 @@ takes the checkpoint of any registered model), loaded by the notebooks after che
 manifest's sha256 (labkit.tools.manifest).
 
     weights/dcgan/generator.pt     the generator's weights (float16), its config, the epoch
-    weights/dcgan/samples.pt       G(fixed noise) as uint8 images at every 5th epoch (and epoch 1), for 04's figures
+    weights/dcgan/samples.pt       G(fixed noise) as uint8 images at every 5th epoch (and epoch 1; every 10th in a run
+                                   past 100 epochs), for 04's figures
     weights/dcgan/history.json     per-epoch losses, D outputs and seconds
-    weights/dcgan/epoch_XXX.png    the fixed-noise grids at epochs 20, 40, 60, 80, 100
+    weights/dcgan/epoch_XXX.png    the fixed-noise grids at epochs 20, 40, 60, 80, 100 (and the last)
     weights/dcgan/manifest.json    sha256 and size of every file above, the commands, seed, epochs, generator
                                    updates, config, data, device, precision, wall time, the headline metrics and
                                    labkit.image_stats' figures (samples, the art itself, every kept epoch's grid)
@@ -87,7 +88,7 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     keep = sorted(grids)
     samples = torch.stack([grids[e] for e in keep])  # (E, N, C, H, W) uint8
     save_checkpoint({"epochs": keep, "samples": samples}, out / "samples.pt")
-    for e in GRID_EPOCHS:
+    for e in sorted({*GRID_EPOCHS, epochs}):  # and the last, in a run longer than the seed's
         if e in grids:
             family.save_grid(grids[e], out / f"epoch_{e:03d}.png")
     write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
