@@ -5,7 +5,8 @@
 #   make dist    the wheel and sdist in dist/
 #   make weights train the shipped DCGAN (the seed's settings; resumes an interrupted run) and write weights/dcgan,
 #                and the same with resize-convolution upsampling (the DCGAN study's finding) in weights/dcgan_resize,
-#                and that with DiffAugment on D's inputs in weights/dcgan_augment,
+#                and that with DiffAugment on D's inputs, continued with a moving average of G, in
+#                weights/dcgan_augment_ema,
 #                and record notebook 03's GAN over 400 epochs in weights/gan_long_run, and notebook 06's GAN, WGAN-GP
 #                and SN-GAN over 3 seeds each in weights/gan_variants
 PYTHON ?= python3
@@ -48,13 +49,16 @@ TRAIN_RESIZE := labkit train --model dcgan --config upsample=resize --profile fu
 # The next change on top of it: DiffAugment (the study's diff_augment factor) against a D that overfits 2,872 paintings.
 AUGMENT_RUN := runs/release_augment
 TRAIN_AUGMENT := labkit train --model dcgan --config upsample=resize --config augment=color,translation,cutout --profile full --seed 0 --epochs 100 --precision $(PRECISION) --out $(AUGMENT_RUN) --image-every 20
+# ... continued for 60 more epochs with a moving average of G (decay 0.998: about the last 500 updates), which ships.
+TRAIN_AUGMENT_EMA := labkit train --model dcgan --config upsample=resize --config augment=color,translation,cutout --config ema=0.998 --profile full --seed 0 --epochs 160 --precision $(PRECISION) --out $(AUGMENT_RUN) --image-every 20 --resume
 weights: setup
 	$(VENV)/bin/$(TRAIN_DCGAN) $(if $(wildcard $(RELEASE_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --run $(RELEASE_RUN)/dcgan.pt --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_DCGAN) [--resume]"
 	$(VENV)/bin/$(TRAIN_RESIZE) $(if $(wildcard $(RESIZE_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --run $(RESIZE_RUN)/dcgan.pt --out weights/dcgan_resize --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_RESIZE) [--resume]"
 	$(VENV)/bin/$(TRAIN_AUGMENT) $(if $(wildcard $(AUGMENT_RUN)/dcgan.pt),--resume)
-	$(VENV)/bin/labkit release --run $(AUGMENT_RUN)/dcgan.pt --out weights/dcgan_augment --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_AUGMENT) [--resume]"
+	$(VENV)/bin/$(TRAIN_AUGMENT_EMA)
+	$(VENV)/bin/labkit release --run $(AUGMENT_RUN)/dcgan.pt --out weights/dcgan_augment_ema --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_AUGMENT) [--resume]" --command "$(TRAIN_AUGMENT_EMA)"
 	$(VENV)/bin/labkit study-dcgan --epochs 10 --every 2 --resume
 	$(VENV)/bin/labkit record-gan --epochs 400
 	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2

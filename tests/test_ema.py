@@ -137,6 +137,9 @@ def test_a_release_of_a_run_with_ema_ships_the_average(tmp_path):
     nets, _ = _train(out, 1)
     manifest = release(out / "dcgan.pt", tmp_path / "release", commands=["test"], num_samples=16)
     assert manifest["generator"] == "ema_G" and manifest["config"]["ema"] == 0.9
+    trained = manifest["figures"]["net_G"]  # G itself, scored like the average that ships: what averaging did
+    assert set(trained["samples"]) == set(manifest["figures"]["samples"]) == set(trained["targets_met"])
+    assert trained["samples"] != manifest["figures"]["samples"]
     net_G, _, _, _ = load_release(tmp_path / "release")
     z = torch.randn(2, 8, 1, 1)
     with torch.no_grad():

@@ -101,8 +101,9 @@ def dcgan_lines(folder: str) -> list[str]:
     targets they meet where the release recorded them."""
     info = manifest(folder)
     m = info["metrics"]
-    config = info.get("config", {})  # G's upsampling, and D's augmentation where it has one
-    change = "".join(f", {key}={config[key]}" for key in ("upsample", "augment") if config.get(key, "none") != "none")
+    config = info.get("config", {})  # G's upsampling, D's augmentation and G's moving average where it has them
+    change = "".join(f", {key}={config[key]}" for key in ("upsample", "augment", "ema")
+                     if config.get(key, "none") not in ("none", 0, 0.0))
     lines = [
         f"weights/{folder} ({size_mb(info)}): {info['epochs']} epochs, {info['generator_updates']:,} updates of batch "
         f"{info['batch_size']}{change}, {info['precision']} precision, {info['train_seconds'] / 60:.0f} min on "
@@ -117,6 +118,10 @@ def dcgan_lines(folder: str) -> list[str]:
             f"{key} {fig[key]:.2f} (art {art[key]:.2f})" for key in fig) +
             f"; targets met: {sum(met.values())} of {len(met)}" +
             ("" if all(met.values()) else f" (missed: {', '.join(k for k, ok in met.items() if not ok)})"))
+    if "net_G" in info.get("figures", {}):  # the moving average ships; G itself, scored alike
+        fig, met = info["figures"]["net_G"]["samples"], info["figures"]["net_G"]["targets_met"]
+        lines.append("  G itself, without the average: " + ", ".join(f"{key} {fig[key]:.2f}" for key in fig) +
+                     f"; targets met: {sum(met.values())} of {len(met)}")
     return lines
 
 

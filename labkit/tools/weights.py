@@ -12,7 +12,9 @@ manifest's sha256 (labkit.tools.manifest).
                                    labkit.image_stats' figures (samples, the art itself, every kept epoch's grid)
     weights/dcgan_resize/          the same for the smallest change that paints (issue 20's study:
                                    `--config upsample=resize`), shipped beside the seed's recipe
-    weights/dcgan_augment/         the same again with DiffAugment on D's inputs (`--config augment=...`)
+    weights/dcgan_augment_ema/     the same again with DiffAugment on D's inputs (`--config augment=...`), 100 epochs,
+                                   continued to 160 with a moving average of G, which ships (`--config ema=0.998`);
+                                   its manifest scores G itself too (figures.net_G)
 
     weights/gan_long_run/          notebook 03's GAN trained to 400 epochs, measured every 10 (record_gan_run)
 
@@ -30,6 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from .. import course
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights, saved_config, save_checkpoint
@@ -106,7 +109,23 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     }
     if art:
         manifest["figures"] = image_figures(*figures, dict(zip(keep, samples)))
+        if shipped_key != "net_G" and "net_G" in state["nets"]:  # G's average ships: G itself, scored alike, shows
+            _, _, trained = _network(state["model"], state["config"])  # what the averaging did
+            load_weights(trained, state["nets"]["net_G"], name="net_G", path=run)
+            manifest["figures"]["net_G"] = _scored(trained.eval(), *figures[1:], seed=seed)
     return write_manifest(out, manifest)
+
+
+def _scored(net_G: nn.Module, art: torch.Tensor, held_out: torch.Tensor, other_art: torch.Tensor, *,
+            seed: int) -> dict:
+    """image_stats' figures of net_G's samples (the release's noise) and the targets they meet, as image_figures."""
+    from ..image_stats import TARGETS, art_figures, meets_target
+
+    with torch.no_grad():
+        fake = net_G(torch.randn(len(held_out), *net_G.latent_shape, generator=torch.Generator().manual_seed(seed + 1)))
+    figures, reference = art_figures(fake, art, held_out), art_figures(other_art, art, held_out)
+    return {"samples": {key: round(value, 4) for key, value in figures.items()},
+            "targets_met": {key: meets_target(key, figures[key], reference) for key in TARGETS}}
 
 
 release_dcgan = release  # the name of the release before it took any GAN
