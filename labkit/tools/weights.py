@@ -91,7 +91,8 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     keep = sorted(grids)
     samples = torch.stack([grids[e] for e in keep])  # (E, N, C, H, W) uint8
     save_checkpoint({"epochs": keep, "samples": samples}, out / "samples.pt")
-    for e in sorted({*GRID_EPOCHS, epochs}):  # and the last, in a run longer than the seed's
+    pictured = GRID_EPOCHS + ((epochs,) if epochs > GRID_EPOCHS[-1] else ())  # and the last, in a longer run
+    for e in pictured:
         if e in grids:
             family.save_grid(grids[e], out / f"epoch_{e:03d}.png")
     write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
