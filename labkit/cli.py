@@ -68,7 +68,7 @@ def _cmd_student(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_gan(args: argparse.Namespace) -> int:
-    from .tools.weights import record_gan_run
+    from .tools.gan_record import record_gan_run
 
     _writable(args.out)
 

@@ -81,7 +81,7 @@ def plot_class_shares(shares: dict[str, list[float]], *, title: str | None = Non
 
 
 def plot_gan_long_run(record: dict, *, mark_epoch: int | None = 100) -> plt.Figure:
-    """A long GAN run measured every few epochs (labkit.tools.weights.record_gan_run): classifier-FID (left) and the
+    """A long GAN run measured every few epochs (labkit.tools.gan_record.record_gan_run): classifier-FID (left) and the
     share of the most common digit among its samples (right; 10% is an even spread, notebook 03's collapse rule
     is 30%), with the epoch of notebook 03's own run marked. Introduced in notebooks/03_mnist_gan.ipynb."""
     fig, (ax_fid, ax_share) = plt.subplots(1, 2, figsize=(12, 3.6))

@@ -3,7 +3,7 @@
 epoch (a GAN's G(fixed noise), an autoencoder's decode(fixed z) or reconstructions) and (optionally) checkpoint after
 every epoch, atomically, so a stopped run resumes where it stopped.
 
-Used by the long GAN record (labkit.tools.weights.record_gan_run), the variants' seeds
+Used by the long GAN record (labkit.tools.gan_record.record_gan_run), the variants' seeds
 (labkit.tools.variants.train_variant) and the DCGAN study (labkit.tools.dcgan_study.run_factor).
 """
 from __future__ import annotations
