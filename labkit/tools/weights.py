@@ -32,7 +32,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from .. import course
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights, saved_config, save_checkpoint
@@ -112,22 +111,19 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     if art:
         manifest["figures"] = image_figures(*figures, dict(zip(keep, samples)))
         if shipped_key != "net_G" and "net_G" in state["nets"]:  # G's average ships: G itself, scored alike, shows
-            _, _, trained = _network(state["model"], state["config"])  # what the averaging did
-            load_weights(trained, state["nets"]["net_G"], name="net_G", path=run)
-            manifest["figures"]["net_G"] = _scored(trained.eval(), *figures[1:], seed=seed)
-    return write_manifest(out, manifest)
+            manifest["figures"]["net_G"] = _g_itself(state, run, figures, manifest["figures"]["art"], seed)  # what
+    return write_manifest(out, manifest)  # the averaging did
 
 
-def _scored(net_G: nn.Module, art: torch.Tensor, held_out: torch.Tensor, other_art: torch.Tensor, *,
-            seed: int) -> dict:
-    """image_stats' figures of net_G's samples (the release's noise) and the targets they meet, as image_figures."""
-    from ..image_stats import TARGETS, art_figures, meets_target
-
-    with torch.no_grad():
-        fake = net_G(torch.randn(len(held_out), *net_G.latent_shape, generator=torch.Generator().manual_seed(seed + 1)))
-    figures, reference = art_figures(fake, art, held_out), art_figures(other_art, art, held_out)
-    return {"samples": {key: round(value, 4) for key, value in figures.items()},
-            "targets_met": {key: meets_target(key, figures[key], reference) for key in TARGETS}}
+def _g_itself(state: dict, run: Path, figures: tuple, reference: dict, seed: int) -> dict:
+    """scored() of the run's G itself, not the moving average that ships, on the shipped samples' noise."""
+    _, _, net_G = _network(state["model"], state["config"])
+    load_weights(net_G, state["nets"]["net_G"], name="net_G", path=run)
+    shipped_fake, art, held_out, _ = figures
+    with torch.no_grad():  # the noise of _art_metrics' samples
+        fake = net_G.eval()(torch.randn(len(shipped_fake), *net_G.latent_shape,
+                                        generator=torch.Generator().manual_seed(seed + 1)))
+    return scored(fake, art, held_out, reference)
 
 
 release_dcgan = release  # the name of the release before it took any GAN
@@ -217,15 +213,26 @@ def image_figures(fake: torch.Tensor, art: torch.Tensor, held_out: torch.Tensor,
     """labkit.image_stats' figures of a release, for its manifest: its samples and other held-out art scored the
     same way (256 each, against the whole training set), which targets the samples meet, and every kept epoch's
     fixed-noise grid (25 samples) beside 25 other paintings ("stages", notebook 04)."""
+    from ..image_stats import art_figures
+
+    reference = _rounded(art_figures(other_art, art, held_out))
+    n = len(next(iter(grids.values())))
+    return {**scored(fake, art, held_out, reference), "art": reference,
+            "stages": {str(e): _rounded(art_figures(g.float() / 127.5 - 1, art, held_out[:n])) for e, g in grids.items()},
+            "stage_art": _rounded(art_figures(other_art[:n], art, held_out[:n]))}
+
+
+def scored(fake: torch.Tensor, art: torch.Tensor, held_out: torch.Tensor, reference: dict) -> dict:
+    """{"samples": image_stats' figures of `fake` (rounded), "targets_met": which targets they meet against the
+    `reference` figures of other held-out art}: a release's samples, and G itself where its average ships."""
     from ..image_stats import TARGETS, art_figures, meets_target
 
-    rounded = lambda figures: {key: round(value, 4) for key, value in figures.items()}  # noqa: E731
-    samples, reference = art_figures(fake, art, held_out), art_figures(other_art, art, held_out)
-    n = len(next(iter(grids.values())))
-    return {"samples": rounded(samples), "art": rounded(reference),
-            "targets_met": {key: meets_target(key, samples[key], reference) for key in TARGETS},
-            "stages": {str(e): rounded(art_figures(g.float() / 127.5 - 1, art, held_out[:n])) for e, g in grids.items()},
-            "stage_art": rounded(art_figures(other_art[:n], art, held_out[:n]))}
+    figures = _rounded(art_figures(fake, art, held_out))
+    return {"samples": figures, "targets_met": {key: meets_target(key, figures[key], reference) for key in TARGETS}}
+
+
+def _rounded(figures: dict) -> dict:
+    return {key: round(value, 4) for key, value in figures.items()}
 
 
 # ---------------------------------------------------------------------------------------------------
