@@ -12,7 +12,9 @@
 #                  the start and longer)
 # They train in chunks of CHUNK epochs with --resume (as a CPU run does across sessions). After the first chunk the
 # slowest run's time sets how many more chunks fit in BUDGET seconds; every run then trains to that same epoch.
-# Each release (labkit release) is packed into $OUT/<run>.tgz: weights/<name> as `make weights` would write it.
+# Each release (labkit release) is packed into $OUT/<run>.tgz: weights/<name> as `make weights` would write it;
+# $OUT/summary.md tables their training times and figures (gpu_dcgan_summary.py). The results of 2026-12-04 on an
+# H200 are in benchmarks/results/gpu_h200_2026-12-04/.
 set -u
 OUT=${OUT:?set OUT to the folder the results go to}
 BUDGET=${BUDGET:-330}          # seconds of training, all four runs together (they run at the same time)
@@ -88,5 +90,6 @@ for name in $NAMES; do
   [ -d "$RUNS/release/$name" ] && tar czf "$OUT/$name.tgz" -C "$RUNS/release" "$name"
 done
 tar czf "$OUT/logs.tgz" -C "$RUNS" logs
+$PY benchmarks/gpu_dcgan_summary.py $(for name in $NAMES; do echo "$RUNS/release/$name"; done) | tee "$OUT/summary.md"
 ls -la "$OUT"
 echo "all done after $(( $(date +%s) - start_all )) s"

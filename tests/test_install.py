@@ -41,7 +41,8 @@ def test_the_sdist_carries_what_the_wheel_is_built_from(tmp_path):
     (sdist,) = tmp_path.glob("labkit-*.tar.gz")
     names = {name.split("/", 1)[1] for name in tarfile.open(sdist).getnames() if "/" in name}
     assert {"setup.py", "MANIFEST.in", "data/mnist_subset.npz", "weights/dcgan/manifest.json",
-            "weights/dcgan/generator.pt", "notebooks/00_setup.ipynb", "labkit/config.py"} <= names
+            "weights/dcgan/generator.pt", "notebooks/00_setup.ipynb", "labkit/config.py",
+            "benchmarks/gpu_dcgan_summary.py", "benchmarks/gpu_dcgan.sh"} <= names  # tests/test_gpu_summary.py reads them
 
 
 def test_lab_path_env_overrides_and_kinds(tmp_path, monkeypatch):
