@@ -14,6 +14,8 @@ thing a viewer sees:
                     (which a stamped artefact or noise also gives).
     nearest_ratio   mean distance from a sample to its nearest training image / from a held-out painting to its
                     nearest training image: far below 1 means copies, far above 1 means unlike any painting.
+
+Where a stamped artefact sits: stamp_lattice, the share of the shared detail's power on a lattice of p pixels.
 """
 from __future__ import annotations
 
@@ -57,6 +59,33 @@ def artefact_index(x: torch.Tensor) -> float:
     module docstring). Compare sets of the same size: a random set of N images scores about 1/sqrt(N)."""
     detail = laplacian_pyramid(x.detach().float().cpu(), min_size=16)[0]  # (N, C, H, W) high-pass residual
     return float(detail.mean(0).abs().mean() / detail.abs().mean().clamp_min(1e-12))
+
+
+def stamp(x: torch.Tensor) -> torch.Tensor:
+    """The detail every image shares: the mean over images of the finest Laplacian level, as luma (H, W). Its mean
+    magnitude, relative to the detail's, is the artefact index; stamp_lattice says where it sits."""
+    return luminance(laplacian_pyramid(x.detach().float().cpu(), min_size=16)[0].mean(0, keepdim=True))[0]
+
+
+def stamp_lattice(x: torch.Tensor, periods: tuple[int, ...] = (2, 4, 8, 16)) -> dict[int, tuple[float, float]]:
+    """{period p: (share, chance)}: the share of the stamp's power (stamp(x), its mean removed) on the frequencies
+    of a lattice repeating every p pixels in both directions (multiples of H/p cycles per image, DC left out), and
+    the share those frequencies would hold if the power were spread evenly. A share many times its chance is a
+    stamp locked to a p-pixel grid: one pixel of a generator layer of size H/p, or a discriminator stride of p."""
+    s = stamp(x)
+    h, w = s.shape
+    power = torch.fft.fft2(s - s.mean()).abs().pow(2)
+    power[0, 0] = 0.0
+    total = float(power.sum().clamp_min(1e-30))
+    ky, kx = torch.arange(h).view(-1, 1), torch.arange(w).view(1, -1)
+    shares = {}
+    for p in periods:
+        if h % p or w % p:
+            raise ValueError(f"period {p}: the images ({h}x{w}) are not a whole number of {p}-pixel cells")
+        on = (ky % (h // p) == 0) & (kx % (w // p) == 0)
+        on[0, 0] = False
+        shares[p] = (float(power[on].sum()) / total, int(on.sum()) / (h * w - 1))
+    return shares
 
 
 def art_figures(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor, *, seed: int = 0) -> dict:

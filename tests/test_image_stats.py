@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 from labkit import image_stats
 from labkit.tools import dcgan_study
@@ -84,7 +85,14 @@ def test_smoothed_loss_with_label_one_is_the_seed_loss():
     assert grid[losses.argmin()] == pytest.approx(0.9, abs=0.01)
 
 
-def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch):
+@pytest.fixture
+def float32_study(monkeypatch):
+    """The study's runs in float32: these tests check its record and --resume, not bfloat16, which a CPU without
+    bfloat16 instructions (AVX2) emulates about ten times slower than float32 (minutes per test there)."""
+    monkeypatch.setitem(dcgan_study.RECIPE, "amp", False)
+
+
+def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch, float32_study):
     monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
     monkeypatch.setattr(dcgan_study, "NUM_EVAL", 16)
     monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
@@ -112,7 +120,8 @@ def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch)
         dcgan_study.run_study(["bogus"], out=out)
 
 
-def test_a_factor_added_with_resume_joins_the_record_without_training_the_others_again(tmp_path, monkeypatch):
+def test_a_factor_added_with_resume_joins_the_record_without_training_the_others_again(tmp_path, monkeypatch,
+                                                                                        float32_study):
     monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
     monkeypatch.setattr(dcgan_study, "NUM_EVAL", 16)
     monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
@@ -138,7 +147,8 @@ def test_a_factor_added_with_resume_joins_the_record_without_training_the_others
     assert list(json.loads((out / "record.json").read_text())["runs"]) == ["label_smoothing"]  # another length
 
 
-def test_resume_keeps_a_record_older_than_a_recipe_key_and_drops_one_of_another_recipe(tmp_path, monkeypatch):
+def test_resume_keeps_a_record_older_than_a_recipe_key_and_drops_one_of_another_recipe(tmp_path, monkeypatch,
+                                                                                       float32_study):
     """A key added to RECIPE later (as "augment" was) ran at its default in an older record: that record's runs are
     kept; a record whose recipe differs in a value is another study and starts over."""
     monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
@@ -231,3 +241,30 @@ def test_the_study_command_refuses_an_unknown_factor_in_one_line(capsys):
     assert main(["study-dcgan", "--factors", "bogus"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("labkit study-dcgan: error: --factors bogus: unknown; choose from")
+
+
+_PERIODS = (2, 4, 8, 16)
+
+
+@settings(max_examples=25, deadline=None)
+@given(period=st.sampled_from(_PERIODS), seed=st.integers(0, 2 ** 16), amplitude=st.floats(0.2, 1.0))
+def test_a_pattern_tiled_into_every_image_is_found_on_its_lattice(period, seed, amplitude):
+    g = torch.Generator().manual_seed(seed)
+    cell = torch.randn(3, period, period, generator=g)
+    pattern = cell.repeat(1, 64 // period, 64 // period)  # the same detail at the same pixels, every `period` px
+    noise = torch.randn(64, 3, 64, 64, generator=g) * 0.3  # detail at random places
+    shares = image_stats.stamp_lattice(noise + amplitude * pattern, _PERIODS)
+    share, chance = shares[period]
+    assert share > 0.5 and share > 10 * chance
+    for p in _PERIODS:  # a coarser lattice's frequencies include a finer one's: the shares only grow with p
+        if p > period:
+            assert shares[p][0] >= share - 1e-6
+    alone = image_stats.stamp_lattice(noise, _PERIODS)  # no stamp: about its chance share (4.6x at most over 40
+    assert all(s < 10 * c for s, c in alone.values())  # seeds for the 3 frequencies of the 2-pixel lattice)
+
+
+def test_the_training_art_stamps_no_lattice_and_a_bad_period_is_one_line():
+    shares = image_stats.stamp_lattice(synthetic_abstract_art(256, seed=1))
+    assert all(share < 5 * chance for share, chance in shares.values())  # 2.7x at most (the 2-pixel lattice)
+    with pytest.raises(ValueError, match="period 5: the images \\(64x64\\) are not a whole number of 5-pixel cells"):
+        image_stats.stamp_lattice(torch.zeros(2, 3, 64, 64), (5,))
