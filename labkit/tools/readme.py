@@ -140,6 +140,32 @@ def weights_block() -> str:
     return "Read from the manifests under `weights/` (written by `make weights`):\n\n```text\n" + "\n".join(lines) + "\n```"
 
 
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def gpu_block() -> str:
+    """The latest GPU call's results (benchmarks/gpu_dcgan.sh, copied under benchmarks/results/gpu_*): the epoch
+    timings it printed and, per run, its training time and figures from the release manifests it wrote."""
+    folders = sorted(RESULTS.glob("gpu_*"))
+    if not folders:
+        return NOT_YET
+    folder = folders[-1]
+    lines = [f"from {folder.relative_to(ROOT)}/ (benchmarks/gpu_dcgan.sh):"]
+    for stdout in sorted(folder.glob("call*_stdout.txt")):
+        text = stdout.read_text()
+        lines += [f"  {line.strip()}" for line in text.splitlines()
+                  if re.match(r"(NVIDIA|python |device: |seconds/epoch|first \d+ epochs)", line.strip())]
+    for path in sorted(folder.glob("epochs*_*.json")):
+        info = json.loads(path.read_text())
+        figures = info["figures"]["samples"]
+        met = info["figures"]["targets_met"]
+        lines.append(f"  {path.stem}: {info['epochs']} epochs, {info['generator_updates']:,} updates, "
+                     f"{info['train_seconds']:.0f} s ({info['train_seconds'] / info['epochs']:.2f} s/epoch), ships "
+                     f"{info['generator']}: " + ", ".join(f"{key} {figures[key]:.2f}" for key in figures)
+                     + f"; targets met {sum(met.values())} of {len(met)}")
+    return "```text\n" + "\n".join(lines) + "\n```"
+
+
 # name -> what the block shows. Patterns pick output lines; change them here when a notebook's wording changes.
 BLOCKS = {
     "lab-estimate": lambda: notebook_block("00_setup.ipynb", {"589cbd96": [r"0\d_", r"notebooks 01-06"]}),
@@ -162,6 +188,7 @@ BLOCKS = {
         "d4bf16e1": [r"DCGAN, batch", r"this CPU"],
         "bf1806bb": [r"notebook 06 ran"]}, record="gan_variants"),
     "weights": weights_block,
+    "gpu": gpu_block,
 }
 MARKER = re.compile(r"(<!-- measured:(?P<name>[\w-]+) -->)(?P<body>.*?)(<!-- /measured:(?P=name) -->)", re.S)
 
