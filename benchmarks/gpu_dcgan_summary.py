@@ -10,37 +10,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest_ratio", "nearest_min_ratio")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from labkit.tools.manifest import TABLE_HEAD, release_rows  # noqa: E402
 
 
 def rows(folder: Path) -> list[str]:
-    """The table rows of one release folder: the shipped network, then G itself where an average shipped."""
+    """The table rows of one release folder (labkit.tools.manifest.release_rows of its manifest)."""
     try:
-        m = json.loads((folder / "manifest.json").read_text())
+        info = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError) as e:
         raise SystemExit(f"{folder / 'manifest.json'}: not a release manifest ({e}); pass folders `labkit release` wrote")
-    head = (f"{folder.name} | {m['epochs']} | {m['generator_updates']:,} | {m['train_seconds']:.0f} | "
-            f"{m['train_seconds'] / m['epochs']:.2f}")
-    out = []
-    for label, f in ((m.get("generator", "net_G"), m["figures"]), ("net_G", m["figures"].get("net_G"))):
-        if f is None:
-            continue
-        cells = " | ".join(f"{f['samples'][key]:.3f}" for key in FIGURES)
-        out.append(f"| {head} | {label} | {cells} | {sum(f['targets_met'].values())} of {len(f['targets_met'])} |")
-        head = " | | | | "
-    return out
+    return release_rows(folder.name, info)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs="+", type=Path, help="release folders (each with a manifest.json)")
     args = p.parse_args(argv)
-    print("| run | epochs | G updates | train s | s/epoch | network | " + " | ".join(FIGURES) + " | targets met |")
-    print("|" + " --- |" * (7 + len(FIGURES)))
-    for folder in args.folders:
-        print("\n".join(rows(folder)))
+    print("\n".join(TABLE_HEAD + [row for folder in args.folders for row in rows(folder)]))
     return 0
 
 

@@ -88,3 +88,25 @@ def read_files(folder: str | Path, *names: str, convert=None) -> tuple[dict, dic
         return manifest, convert(contents) if convert is not None else contents
     except (CheckpointError, OSError, ValueError, KeyError) as e:
         raise WeightsError(f"{display_path(folder)}: {e}; {FIX}") from None
+
+
+# --- a release manifest as table rows (README's gpu block, benchmarks/gpu_dcgan_summary.py) -----------------
+
+FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest_ratio", "nearest_min_ratio")
+TABLE_HEAD = ["| run | epochs | G updates | train s | s/epoch | network | " + " | ".join(FIGURES) + " | targets met |",
+              "|" + " --- |" * (7 + len(FIGURES))]
+
+
+def release_rows(name: str, info: dict) -> list[str]:
+    """Markdown table rows (TABLE_HEAD's columns) of one DCGAN release manifest: the shipped network, then G itself
+    where G's moving average ships. labkit.tools.readme's gpu block and benchmarks/gpu_dcgan_summary.py print
+    them."""
+    head = (f"{name} | {info['epochs']} | {info['generator_updates']:,} | {info['train_seconds']:.0f} | "
+            f"{info['train_seconds'] / info['epochs']:.2f}")
+    rows = []
+    for network, f in ((info.get("generator", "net_G"), info["figures"]), ("net_G", info["figures"].get("net_G"))):
+        if f is not None:
+            rows.append(f"| {head} | {network} | " + " | ".join(f"{f['samples'][key]:.3f}" for key in FIGURES)
+                        + f" | {sum(f['targets_met'].values())} of {len(f['targets_met'])} |")
+            head = " | | | | "  # G itself: the same run
+    return rows

@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 
 from .. import course
+from .manifest import TABLE_HEAD, release_rows
 from ..config import ROOT
 
 README = ROOT / "README.md"
@@ -141,29 +142,20 @@ def weights_block() -> str:
 
 
 RESULTS = ROOT / "benchmarks" / "results"
-
-
 def gpu_block() -> str:
     """The latest GPU call's results (benchmarks/gpu_dcgan.sh, copied under benchmarks/results/gpu_*): the epoch
-    timings it printed and, per run, its training time and figures from the release manifests it wrote."""
+    timings it printed, then release_rows of every release manifest it wrote."""
     folders = sorted(RESULTS.glob("gpu_*"))
     if not folders:
         return NOT_YET
     folder = folders[-1]
-    lines = [f"from {folder.relative_to(ROOT)}/ (benchmarks/gpu_dcgan.sh):"]
-    for stdout in sorted(folder.glob("call*_stdout.txt")):
-        text = stdout.read_text()
-        lines += [f"  {line.strip()}" for line in text.splitlines()
-                  if re.match(r"(NVIDIA|python |device: |seconds/epoch|first \d+ epochs)", line.strip())]
-    for path in sorted(folder.glob("epochs*_*.json")):
-        info = json.loads(path.read_text())
-        figures = info["figures"]["samples"]
-        met = info["figures"]["targets_met"]
-        lines.append(f"  {path.stem}: {info['epochs']} epochs, {info['generator_updates']:,} updates, "
-                     f"{info['train_seconds']:.0f} s ({info['train_seconds'] / info['epochs']:.2f} s/epoch), ships "
-                     f"{info['generator']}: " + ", ".join(f"{key} {figures[key]:.2f}" for key in figures)
-                     + f"; targets met {sum(met.values())} of {len(met)}")
-    return "```text\n" + "\n".join(lines) + "\n```"
+    lines = [f"{line.strip()}" for stdout in sorted(folder.glob("call*_stdout.txt"))
+             for line in stdout.read_text().splitlines()
+             if re.match(r"(NVIDIA|python |device: |seconds/epoch|first \d+ epochs)", line.strip())]
+    rows = [row for path in sorted(folder.glob("epochs*_*.json"))
+            for row in release_rows(path.stem, json.loads(path.read_text()))]
+    return (f"From `{folder.relative_to(ROOT)}/` (benchmarks/gpu_dcgan.sh):\n\n```text\n" + "\n".join(lines)
+            + "\n```\n\n" + "\n".join(TABLE_HEAD + rows))
 
 
 # name -> what the block shows. Patterns pick output lines; change them here when a notebook's wording changes.
