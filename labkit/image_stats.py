@@ -88,6 +88,24 @@ def stamp_lattice(x: torch.Tensor, periods: tuple[int, ...] = (2, 4, 8, 16)) -> 
     return shares
 
 
+def lattice_table(sets: dict[str, torch.Tensor], periods: tuple[int, ...] = (2, 4, 8, 16)) -> tuple[str, dict]:
+    """stamp_lattice of each named set of images as text (one row of shares per set, then the even shares) and
+    {name: (period, times its even share)} at each set's peak: the lattice its shared detail sits on most."""
+    lattices = {name: stamp_lattice(x, periods) for name, x in sets.items()}
+    even = {p: chance for p, (_, chance) in next(iter(lattices.values())).items()}
+    width = max(26, *(len(name) + 2 for name in sets))
+    lines = ["share of the shared detail's power on a lattice of",
+             f"{'':<{width}}" + "".join(f"{f'{p} px':>9}" for p in even)]
+    lines += [f"{name:<{width}}" + "".join(f"{share:>9.2f}" for share, _ in shares.values())
+              for name, shares in lattices.items()]
+    lines.append(f"{'(power spread evenly)':<{width}}" + "".join(f"{chance:>9.3f}" for chance in even.values()))
+    peaks = {}
+    for name, shares in lattices.items():
+        p = max(shares, key=lambda q: shares[q][0] / even[q])
+        peaks[name] = (p, shares[p][0] / even[p])
+    return "\n".join(lines), peaks
+
+
 def art_figures(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor, *, seed: int = 0) -> dict:
     """The five figures of the module docstring for `samples` against the training art `train` (the whole set: the
     nearest-image search covers every training image) and `held_out` art the model never saw, all (N, 3, H, W) in

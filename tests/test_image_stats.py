@@ -70,8 +70,45 @@ def test_resize_upsampling_builds_a_generator_of_the_same_shape_and_a_bad_name_i
     for how in UPSAMPLING:
         assert Generator(DCGANConfig(upsample=how))(z).shape == (2, 3, 64, 64)
     assert [k for k in Generator().state_dict()][:3] == ["main.0.weight", "main.1.weight", "main.1.bias"]
-    with pytest.raises(ValueError, match="upsample='bilinear'.*'transposed', 'resize'"):
-        DCGANConfig(upsample="bilinear")
+    with pytest.raises(ValueError, match="upsample='bicubic'.*'transposed', 'resize', 'bilinear'"):
+        DCGANConfig(upsample="bicubic")
+    with pytest.raises(ValueError, match="downsample='maxpool'.*'strided', 'blur'"):
+        DCGANConfig(downsample="maxpool")
+
+
+def test_bilinear_upsampling_has_resize_convolutions_weights_and_blur_adds_no_parameter_to_D():
+    """bilinear: the same layers and parameters as resize (a resize checkpoint loads into it); blur: D keeps its
+    2,765,568 parameters (the filter is a constant, not in the state dict) and its output shape."""
+    from labkit.models.dcgan import Discriminator
+
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    resize, bilinear = Generator(DCGANConfig(upsample="resize")), Generator(DCGANConfig(upsample="bilinear"))
+    assert count(bilinear) == count(resize) == 2_371_136
+    bilinear.load_state_dict(resize.state_dict())  # strict: the same keys and shapes
+    z = torch.randn(2, 100, 1, 1)
+    assert not torch.allclose(bilinear.eval()(z), resize.eval()(z))  # ... but another interpolation
+    strided, blur = Discriminator(), Discriminator(DCGANConfig(downsample="blur"))
+    assert count(blur) == count(strided) == 2_765_568
+    assert len(blur.state_dict()) == len(strided.state_dict())
+    assert blur(torch.rand(3, 3, 64, 64) * 2 - 1).shape == (3,)
+
+
+@settings(max_examples=20, deadline=None)
+@given(channels=st.integers(1, 8), size=st.integers(4, 40), level=st.floats(-3, 3), seed=st.integers(0, 2 ** 16))
+def test_blur_keeps_flat_images_and_removes_the_two_pixel_checkerboard(channels, size, level, seed):
+    """D's anti-aliasing filter passes a constant unchanged and cancels the finest (2-pixel) checkerboard, the
+    pattern a stride-2 layer aliases, whatever its amplitude; it keeps the shape."""
+    from labkit.models.dcgan import Blur
+
+    blur = Blur(channels)
+    flat = torch.full((2, channels, size, size), level)
+    assert torch.allclose(blur(flat), flat, atol=1e-5)
+    i = torch.arange(size)
+    amplitude = torch.rand(2, channels, 1, 1, generator=torch.Generator().manual_seed(seed)) * 4
+    board = amplitude * (-1.0) ** (i[:, None] + i[None, :])
+    out = blur(board)
+    assert out.shape == board.shape
+    assert out[..., 1:-1, 1:-1].abs().max() < 1e-5  # inside the edges: gone
 
 
 def test_smoothed_loss_with_label_one_is_the_seed_loss():
@@ -268,3 +305,53 @@ def test_the_training_art_stamps_no_lattice_and_a_bad_period_is_one_line():
     assert all(share < 5 * chance for share, chance in shares.values())  # 2.7x at most (the 2-pixel lattice)
     with pytest.raises(ValueError, match="period 5: the images \\(64x64\\) are not a whole number of 5-pixel cells"):
         image_stats.stamp_lattice(torch.zeros(2, 3, 64, 64), (5,))
+
+
+@settings(max_examples=15, deadline=None)
+@given(periods=st.lists(st.sampled_from(_PERIODS), min_size=1, max_size=3), seed=st.integers(0, 2 ** 16))
+def test_the_lattice_table_finds_each_sets_own_period_and_prints_a_row_per_set(periods, seed):
+    g = torch.Generator().manual_seed(seed)
+    sets = {f"tiled every {p} px ({i})": torch.randn(32, 3, 64, 64, generator=g) * 0.3
+            + torch.randn(3, p, p, generator=g).repeat(1, 64 // p, 64 // p) for i, p in enumerate(periods)}
+    table, peaks = image_stats.lattice_table(sets)
+    lines = table.splitlines()
+    assert len(lines) == 2 + len(sets) + 1 and lines[-1].startswith("(power spread evenly)")
+    for (name, x), p in zip(sets.items(), periods):
+        shares = image_stats.stamp_lattice(x)
+        best = max(shares, key=lambda q: shares[q][0] / shares[q][1])
+        assert peaks[name] == (best, pytest.approx(shares[best][0] / shares[best][1]))
+        # on its own lattice or a finer one inside it (a p-pixel pattern's power is on p-lattice frequencies, some of
+        # which a finer lattice shares at a smaller chance share), never a coarser one; many times the even share
+        assert best <= p and peaks[name][1] > 10
+
+
+def test_every_control_is_a_study_run_that_differs_from_its_run_in_one_setting():
+    for name, control in dcgan_study.CONTROLS.items():
+        run = {**dcgan_study.RECIPE, **dcgan_study.FACTORS[name][1]}
+        ref = {**dcgan_study.RECIPE, **dcgan_study.FACTORS[control][1]}
+        assert sum(run[k] != ref[k] for k in dcgan_study.RECIPE) == 1, (name, control)
+
+
+def test_runs_are_read_against_their_controls_from_the_record():
+    record = {"runs": {"float32": _run({"amp": False}, artefact_index=0.9),
+                       "blur_d_fp32": _run({"downsample": "blur", "amp": False}, artefact_index=0.6),
+                       "bilinear_fp32": _run({"upsample": "bilinear", "amp": False}, artefact_index=0.2)}}
+    text, change = dcgan_study.against_controls(record)
+    assert change == {"blur_d_fp32": pytest.approx(-0.3)}  # bilinear_fp32's control (resize_fp32) is not there
+    assert text == ("blur_d_fp32 against float32 (220 and 220 updates): swd 0.50 vs 0.50, spectrum 0.50 vs 0.50, "
+                    "artefact 0.60 vs 0.90, pairwise 0.50 vs 0.50, nearest 0.50 vs 0.50")
+    assert dcgan_study.against_controls({"runs": {}}) == ("", {})
+
+
+def test_the_study_grids_come_back_as_images_in_the_gan_range(tmp_path):
+    from labkit.checkpoint import save_checkpoint
+    from labkit.tools.manifest import write_manifest
+
+    grid = torch.randint(0, 256, (25, 3, 64, 64), dtype=torch.uint8)
+    save_checkpoint({"factors": ["float32"], "samples": {"float32": grid}}, tmp_path / "samples.pt")
+    write_manifest(tmp_path, {"study": "dcgan_study"})
+    grids = dcgan_study.grids_by_run(tmp_path)
+    assert list(grids) == ["float32"] and torch.equal(grids["float32"], grid.float() / 127.5 - 1)
+    (tmp_path / "samples.pt").write_bytes(b"changed")
+    with pytest.raises(Exception, match="samples.pt"):
+        dcgan_study.grids_by_run(tmp_path)

@@ -18,7 +18,8 @@ from .augment import POLICIES, diff_augment
 from .checks import Config
 
 
-UPSAMPLING = ("transposed", "resize")  # how G doubles its feature maps (DCGANConfig.upsample)
+UPSAMPLING = ("transposed", "resize", "bilinear")  # how G doubles its feature maps (DCGANConfig.upsample)
+DOWNSAMPLING = ("strided", "blur")  # how D halves them (DCGANConfig.downsample)
 
 
 @dataclass
@@ -37,7 +38,12 @@ class DCGANConfig(Config):
     channels_last: bool | None = None  # NHWC memory layout for tensor cores: None = on for CUDA, off elsewhere
     upsample: str = field(default="transposed", metadata={"choices": UPSAMPLING})  # G's upsampling: "transposed"
     # (the paper's) or "resize" (nearest 2x, then a 3x3 convolution: no checkerboard; Odena, Dumoulin & Olah 2016,
-    # "Deconvolution and Checkerboard Artifacts", Distill)
+    # "Deconvolution and Checkerboard Artifacts", Distill), or "bilinear" (bilinear 2x, then the same 3x3 convolution:
+    # every output pixel mixes four inputs, so no phase of the 2x grid is treated apart; the same parameters as "resize")
+    downsample: str = field(default="strided", metadata={"choices": DOWNSAMPLING})  # D's: "strided" (the paper's
+    # 4x4 stride-2 convolutions) or "blur" (a fixed 3x3 binomial blur before each of them, so D judges every phase of
+    # its stride alike: Zhang 2019, "Making Convolutional Networks Shift-Invariant Again", ICML; Karras et al. 2020,
+    # StyleGAN2, blur before D's strided convolutions too; no parameters added)
     real_label: float = 1.0  # D's target for real images (1: the paper's; 0.9: one-sided label smoothing, Salimans
     # et al. 2016, against a D that wins: models.gan.smoothed_discriminator_loss)
     augment: str = field(default="none", metadata={"choices": POLICIES})  # transformations applied to every image
@@ -50,10 +56,33 @@ class DCGANConfig(Config):
 
 
 def _up(in_ch: int, out_ch: int, how: str) -> nn.Module:
-    """Double H and W: ConvTranspose2d(kernel 4, stride 2, padding 1), or nearest 2x upsampling then a 3x3 conv."""
+    """Double H and W: ConvTranspose2d(kernel 4, stride 2, padding 1), or nearest ("resize") or bilinear 2x
+    upsampling then a 3x3 conv."""
     if how == "transposed":
         return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False))
+    mode = {"resize": "nearest", "bilinear": "bilinear"}[how]
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode=mode), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False))
+
+
+class Blur(nn.Module):
+    """A fixed 3x3 binomial low-pass ([1, 2, 1] x [1, 2, 1] / 16) on every channel, edges reflected: the shape of
+    the input is kept and nothing is learnt (Zhang 2019's anti-aliasing filter)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k[None, :] / 16).expand(channels, 1, 3, 3).clone(),
+                             persistent=False)  # not in the state dict: a constant, like the stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
+        return nn.functional.conv2d(x, self.kernel.to(x.dtype), groups=x.shape[1])
+
+
+def _down(in_ch: int, out_ch: int, how: str) -> nn.Module:
+    """Halve H and W: Conv2d(kernel 4, stride 2, padding 1), after a Blur when how == "blur"."""
+    conv = nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False)
+    return conv if how == "strided" else nn.Sequential(Blur(in_ch), conv)
 
 
 class Generator(nn.Module):
@@ -96,17 +125,17 @@ class Discriminator(nn.Module):
     def __init__(self, cfg: DCGANConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or DCGANConfig()
-        nc, ndf = cfg.nc, cfg.ndf
+        nc, ndf, down = cfg.nc, cfg.ndf, cfg.downsample
         self.main = nn.Sequential(
-            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),  # (B, ndf, 32, 32); no BatchNorm on the input layer
+            _down(nc, ndf, down),  # (B, ndf, 32, 32); no BatchNorm on the input layer
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),  # (B, ndf*2, 16, 16)
+            _down(ndf, ndf * 2, down),  # (B, ndf*2, 16, 16)
             nn.BatchNorm2d(ndf * 2),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),  # (B, ndf*4, 8, 8)
+            _down(ndf * 2, ndf * 4, down),  # (B, ndf*4, 8, 8)
             nn.BatchNorm2d(ndf * 4),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),  # (B, ndf*8, 4, 4)
+            _down(ndf * 4, ndf * 8, down),  # (B, ndf*8, 4, 4)
             nn.BatchNorm2d(ndf * 8),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),  # (B, 1, 1, 1): one logit per image

@@ -30,7 +30,8 @@ from ..train import GANLog, GANStep
 from .manifest import read_files, weights_dir, write_json, write_manifest
 from .record import Schedule, record_training
 
-RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed", "augment": "none"}
+RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed", "augment": "none",
+          "downsample": "strided"}
 FACTORS = {  # name: (what changes, the change to RECIPE)
     "baseline": ("the shipped recipe, unchanged", {}),
     "no_texture": ("the same paintings without their texture layer (grain, splatter, streaks, wash)", {"texture": False}),
@@ -41,7 +42,17 @@ FACTORS = {  # name: (what changes, the change to RECIPE)
     "float32": ("float32 instead of bfloat16 autocast", {"amp": False}),
     "diff_augment": ("DiffAugment: random colour, translation and cutout on every image D sees, real and fake alike "
                      "(Zhao et al. 2020)", {"augment": "color,translation,cutout"}),
+    # Where the stamp sits (04, section 6): on the lattice of G's nearest-neighbour upsampling and D's strides. The
+    # runs below change those, in float32: on a CPU without bfloat16 instructions bfloat16 is emulated, 10-20x
+    # slower, and the float32 run above shows that precision does not move the figures. Compare them with it.
+    "resize_fp32": ("resize_conv in float32: the control for bilinear_fp32", {"upsample": "resize", "amp": False}),
+    "bilinear_fp32": ("G upsamples by bilinear 2x + 3x3 conv (no phase of the 2x grid treated apart), in float32",
+                      {"upsample": "bilinear", "amp": False}),
+    "blur_d_fp32": ("D blurs (3x3 binomial) before each strided conv, so it judges every phase of its stride alike "
+                    "(Zhang 2019), in float32", {"downsample": "blur", "amp": False}),
 }
+CONTROLS = {  # the run each float32 run above is compared with: the same recipe but for its one change
+    "resize_fp32": "resize_conv", "bilinear_fp32": "resize_fp32", "blur_d_fp32": "float32"}
 NUM_EVAL = 256  # samples scored per measurement (and held-out paintings they are scored against)
 
 
@@ -83,7 +94,7 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
     return its record: figures (labkit.image_stats.art_figures) and D's outputs at every measured epoch."""
     spec = {**RECIPE, **FACTORS[name][1]}
     train_x, held_out = data
-    cfg = DCGANConfig(upsample=spec["upsample"], augment=spec["augment"])
+    cfg = DCGANConfig(upsample=spec["upsample"], augment=spec["augment"], downsample=spec["downsample"])
     set_seed(0)
     nets = dict(zip(("net_G", "net_D"), build_dcgan(cfg)))
     opts = registry.optimizers(cfg, nets)
@@ -226,6 +237,26 @@ def summary(record: dict) -> str:
     lines.append(f"after {updates} updates every run still stamps one pattern on all its samples (artefact index "
                  f"{min(stamped):.2f} to {max(stamped):.2f}, above 0.5): {HOLDS if min(stamped) > 0.5 else FAILS}")
     return "\n".join(lines)
+
+
+def against_controls(record: dict) -> tuple[str, dict[str, float]]:
+    """Each run of CONTROLS that is in the record beside its control, as text: its last figures against the
+    control's (the same number of updates), and {run: its artefact index minus its control's}."""
+    runs, lines, change = record["runs"], [], {}
+    for name, control in CONTROLS.items():
+        if name not in runs or control not in runs:
+            continue
+        run, ref = runs[name], runs[control]
+        change[name] = run["artefact_index"][-1] - ref["artefact_index"][-1]
+        lines.append(f"{name} against {control} ({run['updates'][-1]} and {ref['updates'][-1]} updates): "
+                     + ", ".join(f"{k.split('_')[0]} {run[k][-1]:.2f} vs {ref[k][-1]:.2f}" for k in FIGURES))
+    return "\n".join(lines), change
+
+
+def grids_by_run(folder: str | Path | None = None) -> dict[str, torch.Tensor]:
+    """{run: its last fixed-noise grid as (25, 3, 64, 64) floats in [-1, 1]} from weights/dcgan_study/samples.pt."""
+    _, files = read_files(folder if folder is not None else weights_dir("dcgan_study"), "samples.pt")
+    return {name: grid.float() / 127.5 - 1 for name, grid in files["samples.pt"]["samples"].items()}
 
 
 def last_grids(folder: str | Path | None = None) -> dict[str, torch.Tensor]:
