@@ -164,14 +164,25 @@ def test_a_factor_added_with_resume_joins_the_record_without_training_the_others
     monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
     monkeypatch.setattr(dcgan_study, "measure_release", lambda *args: None)
     out = tmp_path / "study"
+    monkeypatch.setattr(dcgan_study, "machine", lambda: "machine A")
     dcgan_study.run_study(["resize_conv", "no_texture"], epochs=1, measure_every=1, out=out, progress=False,
                           commands=["first"])
     before = json.loads((out / "record.json").read_text())["runs"]
     first_grids = dcgan_study.last_grids(out)
+    # a record of the days when the manifest named one machine for the study and the runs named none
+    from labkit.tools.manifest import write_json, write_manifest
+
+    write_json({**json.loads((out / "record.json").read_text()),
+                "runs": {n: {k: v for k, v in run.items() if k != "device"} for n, run in before.items()}},
+               out / "record.json")
+    old = json.loads((out / "manifest.json").read_text())
+    write_manifest(out, {**{k: v for k, v in old.items() if k != "files"}, "device": "machine A"})
     for name in ("no_texture", "resize_conv"):  # the checkpoints are gone (another machine): the record alone is kept
         (tmp_path / "runs" / "dcgan_study" / f"{name}.pt").unlink()
+    monkeypatch.setattr(dcgan_study, "machine", lambda: "machine B")
     manifest = dcgan_study.run_study(["label_smoothing"], epochs=1, measure_every=1, out=out, resume=True,
                                      progress=False, commands=["second"])
+    assert manifest["device"] == {"no_texture": "machine A", "label_smoothing": "machine B", "resize_conv": "machine A"}
     record = json.loads((out / "record.json").read_text())
     assert list(record["runs"]) == ["no_texture", "label_smoothing", "resize_conv"]  # FACTORS' order
     assert set(record["reference_art"]) == {"textured", "no_texture"}  # the kept run's gallery too

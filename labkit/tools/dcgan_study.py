@@ -170,7 +170,10 @@ def _kept(out: Path, factors: list[str], epochs: int, measure_every: int,
         return {}, {}, commands, {}
     keep = [name for name in record["runs"] if name not in factors]
     before = [c for c in manifest["commands"] if c not in (commands or [])]
-    return ({name: record["runs"][name] for name in keep}, {name: saved["samples"][name] for name in keep},
+    where = manifest.get("device")  # one machine for the whole record (before runs kept their own), or {run: machine}
+    kept = {name: {**record["runs"][name], "device": record["runs"][name].get("device") or (
+        where.get(name) if isinstance(where, dict) else where)} for name in keep}
+    return (kept, {name: saved["samples"][name] for name in keep},
             before + (commands or ["labkit study-dcgan"]), record["reference_art"])
 
 
@@ -185,7 +188,8 @@ def _write_record(out: Path, results: dict, grids: dict, reference: dict, shippe
         "study": course.record_models("dcgan_study")[0], "commands": commands or ["labkit study-dcgan"], "seed": 0, "epochs": epochs,
         "batch_size": DCGANConfig().batch_size, "measured_every": measure_every, "samples_per_measurement": NUM_EVAL,
         "data": {"source": "synthetic abstract art (labkit.synth), seed 0; held-out seed 1", "images": num_images},
-        "device": machine(), "torch": torch.__version__,
+        "device": {name: run.get("device") or machine() for name, run in results.items()},  # runs may span machines
+        "torch": torch.__version__,
         "train_seconds": {name: run["train_seconds"] for name, run in results.items()}})
 
 
