@@ -88,17 +88,31 @@ def stamp_lattice(x: torch.Tensor, periods: tuple[int, ...] = (2, 4, 8, 16)) -> 
     return shares
 
 
+def stamp_edges(x: torch.Tensor, width: int = 2) -> tuple[float, float]:
+    """(share, chance): the share of the stamp's power (stamp(x), its mean removed) within `width` pixels of the
+    image's edges, and the share of the pixels that lie there. Convolutions pad their input with zeros at the
+    edges, so a generator can draw the same detail along every border: a stamp that sits on no lattice may sit there."""
+    s = stamp(x)
+    s = (s - s.mean()).pow(2)
+    edge = torch.ones_like(s, dtype=torch.bool)
+    edge[width:-width, width:-width] = False
+    return float(s[edge].sum() / s.sum().clamp_min(1e-30)), float(edge.float().mean())
+
+
 def lattice_table(sets: dict[str, torch.Tensor], periods: tuple[int, ...] = (2, 4, 8, 16)) -> tuple[str, dict]:
-    """stamp_lattice of each named set of images as text (one row of shares per set, then the even shares) and
-    {name: (period, times its even share)} at each set's peak: the lattice its shared detail sits on most."""
+    """stamp_lattice of each named set of images as text (one row of shares per set, then the even shares; the last
+    column stamp_edges' share within 2 px of the edges) and {name: (period, times its even share)} at each set's
+    peak: the lattice its shared detail sits on most."""
     lattices = {name: stamp_lattice(x, periods) for name, x in sets.items()}
+    edges = {name: stamp_edges(x) for name, x in sets.items()}
     even = {p: chance for p, (_, chance) in next(iter(lattices.values())).items()}
     width = max(26, *(len(name) + 2 for name in sets))
-    lines = ["share of the shared detail's power on a lattice of",
-             f"{'':<{width}}" + "".join(f"{f'{p} px':>9}" for p in even)]
-    lines += [f"{name:<{width}}" + "".join(f"{share:>9.2f}" for share, _ in shares.values())
+    lines = ["share of the shared detail's power on a lattice of ... and within 2 px of the edges",
+             f"{'':<{width}}" + "".join(f"{f'{p} px':>9}" for p in even) + f"{'edges':>9}"]
+    lines += [f"{name:<{width}}" + "".join(f"{share:>9.2f}" for share, _ in shares.values()) + f"{edges[name][0]:>9.2f}"
               for name, shares in lattices.items()]
-    lines.append(f"{'(power spread evenly)':<{width}}" + "".join(f"{chance:>9.3f}" for chance in even.values()))
+    lines.append(f"{'(power spread evenly)':<{width}}" + "".join(f"{chance:>9.3f}" for chance in even.values())
+                 + f"{next(iter(edges.values()))[1]:>9.3f}")
     peaks = {}
     for name, shares in lattices.items():
         p = max(shares, key=lambda q: shares[q][0] / even[q])

@@ -74,6 +74,8 @@ def test_resize_upsampling_builds_a_generator_of_the_same_shape_and_a_bad_name_i
         DCGANConfig(upsample="bicubic")
     with pytest.raises(ValueError, match="downsample='maxpool'.*'strided', 'blur'"):
         DCGANConfig(downsample="maxpool")
+    with pytest.raises(ValueError, match="pad='reflect'.*transposed convolution pads with zeros only"):
+        DCGANConfig(pad="reflect")  # the default upsample="transposed"
 
 
 def test_bilinear_upsampling_has_resize_convolutions_weights_and_blur_adds_no_parameter_to_D():
@@ -87,6 +89,10 @@ def test_bilinear_upsampling_has_resize_convolutions_weights_and_blur_adds_no_pa
     bilinear.load_state_dict(resize.state_dict())  # strict: the same keys and shapes
     z = torch.randn(2, 100, 1, 1)
     assert not torch.allclose(bilinear.eval()(z), resize.eval()(z))  # ... but another interpolation
+    reflect = Generator(DCGANConfig(upsample="resize", pad="reflect"))
+    reflect.load_state_dict(resize.state_dict())  # the same weights, padded another way: only the edges differ
+    diff = (reflect.eval()(z) - resize(z)).abs().amax(dim=(0, 1))  # (64, 64)
+    assert diff[16:-16, 16:-16].max() < 1e-6 < diff.max()  # padding reaches only so far in from the edges
     strided, blur = Discriminator(), Discriminator(DCGANConfig(downsample="blur"))
     assert count(blur) == count(strided) == 2_765_568
     assert len(blur.state_dict()) == len(strided.state_dict())
@@ -366,3 +372,17 @@ def test_the_study_grids_come_back_as_images_in_the_gan_range(tmp_path):
     (tmp_path / "samples.pt").write_bytes(b"changed")
     with pytest.raises(Exception, match="samples.pt"):
         dcgan_study.grids_by_run(tmp_path)
+
+
+@settings(max_examples=15, deadline=None)
+@given(width=st.integers(1, 2), seed=st.integers(0, 2 ** 16), size=st.sampled_from((32, 64)))
+def test_a_stamp_drawn_along_the_edges_is_found_there_and_noise_is_not(width, seed, size):
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randn(64, 3, size, size, generator=g) * 0.3
+    frame = torch.zeros(3, size, size)
+    frame[:, :width], frame[:, -width:], frame[:, :, :width], frame[:, :, -width:] = 1.0, -1.0, 0.7, -0.7
+    share, chance = image_stats.stamp_edges(noise + frame, width)
+    assert chance == pytest.approx(1 - (size - 2 * width) ** 2 / size ** 2)
+    assert share > 0.5 and share > 2 * chance  # the shared detail sits at the edges
+    alone, _ = image_stats.stamp_edges(noise, width)
+    assert alone < 2 * chance  # detail at random places: about the edges' share of the pixels

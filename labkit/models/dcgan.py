@@ -15,11 +15,12 @@ from torch import nn
 
 from ..config import use_cuda_speedups
 from .augment import POLICIES, diff_augment
-from .checks import Config
+from .checks import Config, UsageError
 
 
 UPSAMPLING = ("transposed", "resize", "bilinear")  # how G doubles its feature maps (DCGANConfig.upsample)
 DOWNSAMPLING = ("strided", "blur")  # how D halves them (DCGANConfig.downsample)
+PADDING = ("zeros", "reflect")  # how G's resize convolutions pad (DCGANConfig.pad)
 
 
 @dataclass
@@ -40,6 +41,9 @@ class DCGANConfig(Config):
     # (the paper's) or "resize" (nearest 2x, then a 3x3 convolution: no checkerboard; Odena, Dumoulin & Olah 2016,
     # "Deconvolution and Checkerboard Artifacts", Distill), or "bilinear" (bilinear 2x, then the same 3x3 convolution:
     # every output pixel mixes four inputs, so no phase of the 2x grid is treated apart; the same parameters as "resize")
+    pad: str = field(default="zeros", metadata={"choices": PADDING})  # how G's 3x3 convolutions after "resize" or
+    # "bilinear" upsampling fill the border: "zeros" (PyTorch's default) or "reflect" (the image mirrored, so the
+    # edges are not marked out as places apart); a transposed convolution pads with zeros only
     downsample: str = field(default="strided", metadata={"choices": DOWNSAMPLING})  # D's: "strided" (the paper's
     # 4x4 stride-2 convolutions) or "blur" (a fixed 3x3 binomial blur before each of them, so D judges every phase of
     # its stride alike: Zhang 2019, "Making Convolutional Networks Shift-Invariant Again", ICML; Karras et al. 2020,
@@ -54,14 +58,21 @@ class DCGANConfig(Config):
     # last 1,000 updates; Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training", ICLR; Karras
     # et al. 2018, "Progressive Growing of GANs"). A run may switch it on at --resume: the average starts from G.
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.pad != "zeros" and self.upsample == "transposed":
+            raise UsageError(f"DCGANConfig(pad={self.pad!r}): a transposed convolution pads with zeros only; use it with "
+                             f"upsample='resize' or 'bilinear'")
 
-def _up(in_ch: int, out_ch: int, how: str) -> nn.Module:
+
+def _up(in_ch: int, out_ch: int, how: str, pad: str = "zeros") -> nn.Module:
     """Double H and W: ConvTranspose2d(kernel 4, stride 2, padding 1), or nearest ("resize") or bilinear 2x
-    upsampling then a 3x3 conv."""
+    upsampling then a 3x3 conv that pads its input as `pad` says."""
     if how == "transposed":
         return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)
     mode = {"resize": "nearest", "bilinear": "bilinear"}[how]
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode=mode), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False))
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode=mode),
+                         nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False, padding_mode=pad))
 
 
 class Blur(nn.Module):
@@ -91,22 +102,22 @@ class Generator(nn.Module):
     def __init__(self, cfg: DCGANConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or DCGANConfig()
-        nz, ngf, nc, up = cfg.latent_dim, cfg.ngf, cfg.nc, cfg.upsample
+        nz, ngf, nc, up, pad = cfg.latent_dim, cfg.ngf, cfg.nc, cfg.upsample, cfg.pad
         self.main = nn.Sequential(
             # kernel 4, stride 1, padding 0 turns 1x1 into 4x4; afterwards stride 2, padding 1 doubles the size
             nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),  # (B, ngf*8, 4, 4)
             nn.BatchNorm2d(ngf * 8),
             nn.ReLU(True),
-            _up(ngf * 8, ngf * 4, up),  # (B, ngf*4, 8, 8)
+            _up(ngf * 8, ngf * 4, up, pad),  # (B, ngf*4, 8, 8)
             nn.BatchNorm2d(ngf * 4),
             nn.ReLU(True),
-            _up(ngf * 4, ngf * 2, up),  # (B, ngf*2, 16, 16)
+            _up(ngf * 4, ngf * 2, up, pad),  # (B, ngf*2, 16, 16)
             nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),
-            _up(ngf * 2, ngf, up),  # (B, ngf, 32, 32)
+            _up(ngf * 2, ngf, up, pad),  # (B, ngf, 32, 32)
             nn.BatchNorm2d(ngf),
             nn.ReLU(True),
-            _up(ngf, nc, up),  # (B, nc, 64, 64)
+            _up(ngf, nc, up, pad),  # (B, nc, 64, 64)
             nn.Tanh(),  # pixel values in [-1, 1], like the data after to_gan_range
         )
 

@@ -31,7 +31,7 @@ from .manifest import read_files, weights_dir, write_json, write_manifest
 from .record import Schedule, record_training
 
 RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed", "augment": "none",
-          "downsample": "strided"}
+          "downsample": "strided", "pad": "zeros"}
 FACTORS = {  # name: (what changes, the change to RECIPE)
     "baseline": ("the shipped recipe, unchanged", {}),
     "no_texture": ("the same paintings without their texture layer (grain, splatter, streaks, wash)", {"texture": False}),
@@ -50,9 +50,12 @@ FACTORS = {  # name: (what changes, the change to RECIPE)
                       {"upsample": "bilinear", "amp": False}),
     "blur_d_fp32": ("D blurs (3x3 binomial) before each strided conv, so it judges every phase of its stride alike "
                     "(Zhang 2019), in float32", {"downsample": "blur", "amp": False}),
+    "reflect_pad_fp32": ("resize_fp32 with G's 3x3 convs padding by reflection instead of zeros, so the edges are no "
+                         "place apart, in float32", {"upsample": "resize", "pad": "reflect", "amp": False}),
 }
 CONTROLS = {  # the run each float32 run above is compared with: the same recipe but for its one change
-    "resize_fp32": "resize_conv", "bilinear_fp32": "resize_fp32", "blur_d_fp32": "float32"}
+    "resize_fp32": "resize_conv", "bilinear_fp32": "resize_fp32", "blur_d_fp32": "float32",
+    "reflect_pad_fp32": "resize_fp32"}
 NUM_EVAL = 256  # samples scored per measurement (and held-out paintings they are scored against)
 
 
@@ -94,7 +97,8 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
     return its record: figures (labkit.image_stats.art_figures) and D's outputs at every measured epoch."""
     spec = {**RECIPE, **FACTORS[name][1]}
     train_x, held_out = data
-    cfg = DCGANConfig(upsample=spec["upsample"], augment=spec["augment"], downsample=spec["downsample"])
+    cfg = DCGANConfig(upsample=spec["upsample"], augment=spec["augment"], downsample=spec["downsample"],
+                      pad=spec["pad"])
     set_seed(0)
     nets = dict(zip(("net_G", "net_D"), build_dcgan(cfg)))
     opts = registry.optimizers(cfg, nets)
