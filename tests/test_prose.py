@@ -337,6 +337,26 @@ def readme_problems(text: str) -> list[str]:
         problems.append(f"README.md: {m.group(0).strip()!r} in '...{plain[max(0, m.start() - 50):m.end() + 20].strip()}...'"
                         f" is not configuration: generate it into a measured block (labkit/tools/readme.py)")
     problems += [f"README.md: {p}" for p in timing_claims(outside) + count_claims(outside)]
+    return problems + weights_row_problems(outside)
+
+
+WEIGHTS_ROW = re.compile(r"^\| `weights/([\w.-]+)/` \|.*?\| ([\d.]+) MB \|\s*$", re.M)
+
+
+def weights_row_problems(text: str) -> list[str]:
+    """A row of the README's table of shipped folders ("| `weights/NAME/` | ... | 12 MB |") must give the size that
+    NAME's own manifest lists, not merely some manifest's size."""
+    problems = []
+    for m in WEIGHTS_ROW.finditer(text):
+        manifest = ROOT / "weights" / m.group(1) / "manifest.json"
+        if not manifest.is_file():
+            problems.append(f"README.md: weights/{m.group(1)}/ has no manifest.json")
+            continue
+        size = sum(f["bytes"] for f in json.loads(manifest.read_text())["files"].values()) / 1e6
+        decimals = len(m.group(2).split(".")[1]) if "." in m.group(2) else 0
+        if round(size, decimals) != float(m.group(2)):
+            problems.append(f"README.md: weights/{m.group(1)}/ is {m.group(2)} MB in its row; its manifest lists "
+                            f"{size:.{max(decimals, 1)}f} MB")
     return problems
 
 
@@ -463,6 +483,16 @@ def test_readme_typed_numbers_are_flagged(old, new):
         old, new = "Every trained model is saved", new.replace(old, "Every trained model is saved")
     problems = readme_problems(text.replace(old, new, 1))
     assert len(problems) > len(readme_problems(text)), problems
+
+
+def test_a_weights_row_must_give_its_own_folders_size():
+    text = (ROOT / "README.md").read_text()
+    rows = list(WEIGHTS_ROW.finditer(text))
+    assert len(rows) >= 5 and not weights_row_problems(text)  # every shipped folder has a row, each right
+    for row in rows:  # another folder's size, which the pool of all sizes would let through, is flagged
+        other = next(r for r in rows if r.group(2) != row.group(2))
+        edited = text[:row.start(2)] + other.group(2) + text[row.end(2):]
+        assert any(f"weights/{row.group(1)}/ is {other.group(2)} MB" in p for p in weights_row_problems(edited))
 
 
 def test_an_edited_measured_block_is_flagged():
