@@ -42,9 +42,11 @@ FACTORS = {  # name: (what changes, the change to RECIPE)
     "float32": ("float32 instead of bfloat16 autocast", {"amp": False}),
     "diff_augment": ("DiffAugment: random colour, translation and cutout on every image D sees, real and fake alike "
                      "(Zhao et al. 2020)", {"augment": "color,translation,cutout"}),
-    # Where the stamp sits (04, section 6): on the lattice of G's nearest-neighbour upsampling and D's strides. The
-    # runs below change those, in float32: on a CPU without bfloat16 instructions bfloat16 is emulated, 10-20x
-    # slower, and the float32 run above shows that precision does not move the figures. Compare them with it.
+    # Where the stamp sits (04, section 6): on the lattice of G's upsampling and D's strides, and along the edges that
+    # G's convolutions pad with zeros. The runs below change those, in float32 (on a CPU without bfloat16 instructions
+    # bfloat16 is emulated, 10-20x slower), so each is compared with a float32 control (CONTROLS), never with the
+    # bfloat16 runs above: resize_conv and resize_fp32, one recipe in two precisions, do not land together (04 prints
+    # how far apart).
     "resize_fp32": ("resize_conv in float32: the control for bilinear_fp32", {"upsample": "resize", "amp": False}),
     "bilinear_fp32": ("G upsamples by bilinear 2x + 3x3 conv (no phase of the 2x grid treated apart), in float32",
                       {"upsample": "bilinear", "amp": False}),
