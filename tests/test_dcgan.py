@@ -2,6 +2,7 @@
 from operator import itemgetter
 
 import pytest
+from hypothesis import given, settings, strategies as st
 import torch
 from torch import nn
 
@@ -197,3 +198,36 @@ def test_epoch_grid_slider_steps_over_every_saved_grid():
     assert [ax.get_title() for ax in fig.axes] == ["early\nepoch 1", "final\nepoch 3"]
     with pytest.raises(ValueError, match="no sample grids"):
         epoch_grid_slider([])
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(shape=st.tuples(st.integers(1, 4), st.integers(1, 5), st.integers(1, 9), st.integers(1, 9)),
+       channels_last=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_nearest_upsample_is_pytorchs_upsample(shape, channels_last, seed):
+    """NearestUpsample (the resize generator's) gives nn.Upsample(scale_factor=2)'s numbers in either layout, keeps a
+    channels-last input channels-last, and passes back the same gradient (each input pixel: its 2x2 block's sum):
+    a resize run trains to the same numbers with either module."""
+    from labkit.models.dcgan import NearestUpsample
+
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    y, y_ref = NearestUpsample()(ours), nn.Upsample(scale_factor=2, mode="nearest")(theirs)
+    assert torch.equal(y, y_ref) and y.shape == (shape[0], shape[1], 2 * shape[2], 2 * shape[3])
+    assert y.is_contiguous(memory_format=torch.channels_last) == y_ref.is_contiguous(memory_format=torch.channels_last)
+    g = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed + 1))
+    y.backward(g), y_ref.backward(g)
+    assert torch.equal(ours.grad, theirs.grad)
+
+
+def test_resize_generator_uses_nearest_upsample_and_keeps_its_state_dict():
+    """The resize generator's upsampling layers are NearestUpsample (no parameters), so a state dict saved with
+    nn.Upsample in their place (weights/dcgan_resize) loads unchanged; bilinear keeps PyTorch's module."""
+    from labkit.models.dcgan import NearestUpsample
+
+    resize = Generator(DCGANConfig(upsample="resize"))
+    assert sum(isinstance(m, NearestUpsample) for m in resize.modules()) == 4
+    bilinear = Generator(DCGANConfig(upsample="bilinear"))
+    assert not any(isinstance(m, NearestUpsample) for m in bilinear.modules())
+    assert list(resize.state_dict()) == list(bilinear.state_dict())

@@ -65,14 +65,31 @@ class DCGANConfig(Config):
                              f"upsample='resize' or 'bilinear'")
 
 
+class NearestUpsample(nn.Upsample):
+    """nn.Upsample(scale_factor=2, mode="nearest"): every pixel becomes a 2x2 block of itself.
+
+    The same numbers as PyTorch's module, forward and backward (tests/test_dcgan.py), computed in the channels-last
+    layout: on a CPU PyTorch's NCHW kernel for it is several times slower than its channels-last one, and was a
+    sixth of a resize-convolution DCGAN's training step (benchmarks/bench_upsample.py). An NCHW input gets an NCHW
+    output, so the convolution after it sees what it saw before."""
+
+    def __init__(self) -> None:
+        super().__init__(scale_factor=2, mode="nearest")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or not x.is_contiguous():  # already channels-last (CUDA), or another layout: as it is
+            return super().forward(x)
+        y = super().forward(x.contiguous(memory_format=torch.channels_last))  # (B, C, 2H, 2W), stored NHWC
+        return y.contiguous()  # back to NCHW
+
+
 def _up(in_ch: int, out_ch: int, how: str, pad: str = "zeros") -> nn.Module:
     """Double H and W: ConvTranspose2d(kernel 4, stride 2, padding 1), or nearest ("resize") or bilinear 2x
     upsampling then a 3x3 conv that pads its input as `pad` says."""
     if how == "transposed":
         return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)
-    mode = {"resize": "nearest", "bilinear": "bilinear"}[how]
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode=mode),
-                         nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False, padding_mode=pad))
+    upsample = NearestUpsample() if how == "resize" else nn.Upsample(scale_factor=2, mode="bilinear")
+    return nn.Sequential(upsample, nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False, padding_mode=pad))
 
 
 class Blur(nn.Module):
