@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 from torch import nn
 
 from labkit import load_mnist, metrics
@@ -162,6 +163,33 @@ def test_swd_separates_real_from_noise_and_grows_with_a_shift():
     assert real < 0.5 * metrics.sliced_wasserstein(a, noise, **kw)
     shifted = [metrics.sliced_wasserstein(a, (a + s).clamp(-1, 1), **kw) for s in (0.1, 0.3, 0.6)]
     assert shifted == sorted(shifted) and shifted[0] > 0
+
+
+@settings(max_examples=15, deadline=None, database=None)
+@given(seed=st.integers(0, 2 ** 16), n=st.integers(2, 24), side=st.sampled_from([16, 24, 32]),
+       ties=st.booleans())
+def test_swd_is_the_torch_sort_formula_to_the_bit(seed, n, side, ties):
+    """sliced_wasserstein sorts with NumPy for speed; sorting is exact, so every level's distance is the number the
+    formula gives with torch.sort, ties (quantised images: many equal projections) and signed zeros included."""
+    from labkit import swd
+
+    g = torch.Generator().manual_seed(seed)
+    a, b = (torch.rand(n, 3, side, side, generator=g) * 2 - 1 for _ in range(2))
+    if ties:
+        a, b = (torch.round(x * 2) / 2 for x in (a, b))  # five grey levels: equal projections everywhere
+    kw = dict(num_patches=512, num_projections=16, seed=seed)
+    got = swd.sliced_wasserstein(a, b, return_levels=True, **kw)["levels"]
+    pyr_a, pyr_b = swd.laplacian_pyramid(a), swd.laplacian_pyramid(b)
+    for i, (la, lb) in enumerate(zip(pyr_a, pyr_b)):
+        da = swd._patches(la, patch_size=7, num=512, seed=seed + i)
+        db = swd._patches(lb, patch_size=7, num=512, seed=seed + i)
+        mean = (da.mean(0) + db.mean(0)) / 2
+        std = ((da.pow(2).mean(0) + db.pow(2).mean(0)) / 2 - mean.pow(2)).clamp_min(0).sqrt().clamp_min(1e-8)
+        dirs = torch.randn(da.shape[1], 16, generator=torch.Generator().manual_seed(seed + 1000 + i))
+        dirs = dirs / dirs.norm(dim=0, keepdim=True)
+        pa, _ = (((da - mean) / std) @ dirs).sort(dim=0)
+        pb, _ = (((db - mean) / std) @ dirs).sort(dim=0)
+        assert got[la.shape[-1]] == (pa - pb).abs().mean().item()
 
 
 def test_swd_levels_follow_the_pyramid():
