@@ -72,7 +72,11 @@ def stamp_lattice(x: torch.Tensor, periods: tuple[int, ...] = (2, 4, 8, 16)) -> 
     of a lattice repeating every p pixels in both directions (multiples of H/p cycles per image, DC left out), and
     the share those frequencies would hold if the power were spread evenly. A share many times its chance is a
     stamp locked to a p-pixel grid: one pixel of a generator layer of size H/p, or a discriminator stride of p."""
-    s = stamp(x)
+    return _lattice_shares(stamp(x), periods)
+
+
+def _lattice_shares(s: torch.Tensor, periods: tuple[int, ...]) -> dict[int, tuple[float, float]]:
+    """stamp_lattice of a stamp s (H, W) already computed."""
     h, w = s.shape
     power = torch.fft.fft2(s - s.mean()).abs().pow(2)
     power[0, 0] = 0.0
@@ -92,7 +96,11 @@ def stamp_edges(x: torch.Tensor, width: int = 2) -> tuple[float, float]:
     """(share, chance): the share of the stamp's power (stamp(x), its mean removed) within `width` pixels of the
     image's edges, and the share of the pixels that lie there. Convolutions pad their input with zeros at the
     edges, so a generator can draw the same detail along every border: a stamp that sits on no lattice may sit there."""
-    s = stamp(x)
+    return _edge_share(stamp(x), width)
+
+
+def _edge_share(s: torch.Tensor, width: int) -> tuple[float, float]:
+    """stamp_edges of a stamp s (H, W) already computed."""
     s = (s - s.mean()).pow(2)
     edge = torch.ones_like(s, dtype=torch.bool)
     edge[width:-width, width:-width] = False
@@ -103,8 +111,9 @@ def lattice_table(sets: dict[str, torch.Tensor], periods: tuple[int, ...] = (2, 
     """stamp_lattice of each named set of images as text (one row of shares per set, then the even shares; the last
     column stamp_edges' share within 2 px of the edges) and {name: (period, times its even share)} at each set's
     peak: the lattice its shared detail sits on most."""
-    lattices = {name: stamp_lattice(x, periods) for name, x in sets.items()}
-    edges = {name: stamp_edges(x) for name, x in sets.items()}
+    stamps = {name: stamp(x) for name, x in sets.items()}
+    lattices = {name: _lattice_shares(s, periods) for name, s in stamps.items()}
+    edges = {name: _edge_share(s, 2) for name, s in stamps.items()}
     even = {p: chance for p, (_, chance) in next(iter(lattices.values())).items()}
     width = max(26, *(len(name) + 2 for name in sets))
     lines = ["share of the shared detail's power on a lattice of ... and within 2 px of the edges",
