@@ -578,3 +578,23 @@ def test_collapse_rule_is_notebook_03s():
     from labkit import claims
     assert claims.collapsed(7, 0.12) and claims.collapsed(10, 0.31)
     assert not claims.collapsed(10, 0.23) and not claims.collapsed(8, 0.3)
+
+
+def test_lab_times_span_each_notebook_from_its_recorded_cell_timestamps(tmp_path):
+    """The README's lab-times block reads each notebook's run time from the execution timestamps nbclient records:
+    first code cell's start to last code cell's end; a notebook with an unexecuted code cell has no time."""
+    import nbformat
+
+    from labkit.tools.readme import _span_seconds
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("text"), nbformat.v4.new_code_cell("1"), nbformat.v4.new_code_cell("2")]
+    nb.cells[1].metadata["execution"] = {"iopub.execute_input": "2026-12-04T10:00:00.500Z",
+                                         "shell.execute_reply": "2026-12-04T10:00:03.000Z"}
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(nb, path)
+    assert _span_seconds(path) is None  # the second code cell never ran
+    nb.cells[2].metadata["execution"] = {"iopub.execute_input": "2026-12-04T10:00:03.100Z",
+                                         "shell.execute_reply": "2026-12-04T10:01:10.250Z"}
+    nbformat.write(nb, path)
+    assert _span_seconds(path) == pytest.approx(69.75)

@@ -141,6 +141,31 @@ def weights_block() -> str:
     return "Read from the manifests under `weights/` (written by `make weights`):\n\n```text\n" + "\n".join(lines) + "\n```"
 
 
+def _span_seconds(path: Path) -> float | None:
+    """Seconds from a notebook's first code cell starting to its last one finishing, from the execution timestamps
+    nbclient records in each cell's metadata (None when a code cell has none: not executed by `labkit lab`)."""
+    from datetime import datetime
+
+    stamps = [cell.get("metadata", {}).get("execution", {}) for cell in nbformat.read(path, as_version=4).cells
+              if cell.cell_type == "code"]
+    if not stamps or not all("iopub.execute_input" in s and "shell.execute_reply" in s for s in stamps):
+        return None
+    when = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    return (when(stamps[-1]["shell.execute_reply"]) - when(stamps[0]["iopub.execute_input"])).total_seconds()
+
+
+def lab_times_block() -> str:
+    """How long each committed notebook took in the run that wrote it (_span_seconds), and all of them together."""
+    spans = {path.stem: _span_seconds(path) for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))}
+    if any(span is None for span in spans.values()):
+        return NOT_YET
+    lines = [f"{name:<24} {span:6.1f} s" for name, span in spans.items()]
+    lines.append(f"{'all notebooks':<24} {sum(spans.values()):6.1f} s = {sum(spans.values()) / 60:.1f} min "
+                 f"(kernel start-up between notebooks not included)")
+    return (f"Measured by the run that wrote the committed notebooks, on {machine('00_setup.ipynb')} (each notebook "
+            f"from its first cell's start to its last cell's end):\n\n```text\n" + "\n".join(lines) + "\n```")
+
+
 RESULTS = ROOT / "benchmarks" / "results"
 def gpu_block() -> str:
     """The latest GPU call's results (benchmarks/gpu_dcgan.sh, copied under benchmarks/results/gpu_*): the epoch
@@ -161,6 +186,7 @@ def gpu_block() -> str:
 # name -> what the block shows. Patterns pick output lines; change them here when a notebook's wording changes.
 BLOCKS = {
     "lab-estimate": lambda: notebook_block("00_setup.ipynb", {"589cbd96": [r"0\d_", r"notebooks 01-06"]}),
+    "lab-times": lab_times_block,
     "comparison": lambda: notebook_block("05_comparison.ipynb", {
         "a030e841": [r"(ae|vae|gan): \d+ epochs"],
         "9651689b": [r""],
