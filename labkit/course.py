@@ -34,7 +34,7 @@ class Notebook:
 NOTEBOOKS = (
     Notebook("00_setup"),
     Notebook("01_autoencoder", trains=(Run("ae", runs=2),)),  # the 32-D AE and the 2-D AE
-    Notebook("02_vae", trains=(Run("vae", runs=2), Run("ae"))),  # the VAE, the 2-D VAE, the 2-D AE (01's AE is loaded)
+    Notebook("02_vae", trains=(Run("vae", runs=2),)),  # the VAE and the 2-D VAE (01's two AEs are loaded)
     Notebook("03_mnist_gan", trains=(Run("gan"), Run("gan", epochs=4, max_batches=20)),  # + the frozen-G run
              records={"gan_long_run": ("gan",)}),  # the same GAN trained to 400 epochs (record_gan_run)
     Notebook("04_abstract_art_dcgan", trains=(Run("dcgan"),),
