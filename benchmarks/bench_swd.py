@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from labkit.swd import sliced_wasserstein  # noqa: E402
-
-
-def median_seconds(fn, repeats: int) -> float:
-    """Median wall-clock seconds of fn() over `repeats` calls, after one untimed call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+from timing import median_seconds  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 
 def main(argv=None) -> int:

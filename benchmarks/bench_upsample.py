@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -19,21 +18,18 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from labkit.models.dcgan import NearestUpsample  # noqa: E402
+from timing import median_seconds  # noqa: E402  (benchmarks/timing.py, beside this script)
 
 LAYERS = ((512, 4), (256, 8), (128, 16), (64, 32))  # (channels, side) entering G's four upsamplings
 
 
 def seconds(layer: nn.Module, x: torch.Tensor, *, backward: bool, repeats: int) -> float:
     """Median wall-clock seconds of layer(x) (and its backward), after one untimed call."""
-    times = []
-    for i in range(repeats + 1):
-        x_in = x.detach().requires_grad_(backward)
-        start = time.perf_counter()
-        y = layer(x_in)
+    def call() -> None:
+        y = layer(x.detach().requires_grad_(backward))
         if backward:
             y.backward(torch.ones_like(y))
-        times.append(time.perf_counter() - start)
-    return sorted(times[1:])[len(times[1:]) // 2]
+    return median_seconds(call, repeats)
 
 
 def main(argv=None) -> int:

@@ -170,7 +170,7 @@ def test_swd_separates_real_from_noise_and_grows_with_a_shift():
        ties=st.booleans())
 def test_swd_is_the_torch_sort_formula_to_the_bit(seed, n, side, ties):
     """sliced_wasserstein sorts with NumPy for speed; sorting is exact, so every level's distance is the number the
-    formula gives with torch.sort, ties (quantised images: many equal projections) and signed zeros included."""
+    formula gives with torch.sort, ties included (quantised images: many equal projections)."""
     from labkit import swd
 
     g = torch.Generator().manual_seed(seed)
