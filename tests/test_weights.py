@@ -171,3 +171,22 @@ def test_a_gan_release_keeps_about_twenty_grids_whatever_the_run_length(epochs):
     assert len(grids) <= 27
     if epochs <= 100:
         assert set(grids) == {1, *range(5, epochs + 1, 5), epochs} | set(stage_epochs(epochs))
+
+
+@settings(max_examples=40, deadline=None)
+@given(epochs=st.lists(st.integers(1, 500), min_size=1, max_size=4, unique=True), n=st.integers(1, 9),
+       channels=st.sampled_from([1, 3]), side=st.integers(1, 40), seed=st.integers(0, 2 ** 31))
+def test_samples_pt_gives_back_every_grid_to_the_byte(epochs, n, channels, side, seed, tmp_path_factory):
+    """pack_grids stores each grid as a PNG (half a release's bytes); unpack_grids returns the same uint8 images,
+    also through save_checkpoint / torch.load(weights_only=True), and still reads the raw stack of older releases."""
+    from labkit.checkpoint import load_checkpoint, save_checkpoint
+    from labkit.tools.weights import pack_grids, unpack_grids
+
+    g = torch.Generator().manual_seed(seed)
+    grids = {e: torch.randint(0, 256, (n, channels, side, side + 3), dtype=torch.uint8, generator=g) for e in epochs}
+    path = tmp_path_factory.mktemp("samples") / "samples.pt"
+    save_checkpoint(pack_grids(grids), path)
+    back = unpack_grids(load_checkpoint(path))
+    assert list(back) == list(grids) and all(torch.equal(back[e], grids[e]) for e in grids)
+    raw = {"epochs": list(grids), "samples": torch.stack(list(grids.values()))}
+    assert all(torch.equal(a, b) for a, b in zip(unpack_grids(raw).values(), grids.values()))

@@ -4,7 +4,8 @@ manifest's sha256 (labkit.tools.manifest).
 
     weights/dcgan/generator.pt     the generator's weights (float16), its config, the epoch
     weights/dcgan/samples.pt       G(fixed noise) as uint8 images at every 5th epoch (and epoch 1; every 10th in a run
-                                   past 100 epochs), for 04's figures
+                                   past 100 epochs), for 04's figures; each grid a lossless PNG (pack_grids: half
+                                   the bytes of the raw images; releases made before that hold them raw)
     weights/dcgan/history.json     per-epoch losses, D outputs and seconds
     weights/dcgan/epoch_XXX.png    the fixed-noise grids at epochs 20, 40, 60, 80, 100 (and the last)
     weights/dcgan/manifest.json    sha256 and size of every file above, the commands, seed, epochs, generator
@@ -88,9 +89,7 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     weights, ship_metrics = family.ship(net, shipped, seed)
     save_checkpoint({"config": asdict(cfg), "state_dict": weights, "epoch": epochs}, out / family.release_file)
     grids = family.release_grids(entry, state, net)  # {epoch: uint8 grid}
-    keep = sorted(grids)
-    samples = torch.stack([grids[e] for e in keep])  # (E, N, C, H, W) uint8
-    save_checkpoint({"epochs": keep, "samples": samples}, out / "samples.pt")
+    save_checkpoint(pack_grids(grids), out / "samples.pt")
     pictured = GRID_EPOCHS + ((epochs,) if epochs > GRID_EPOCHS[-1] else ())  # and the last, in a longer run
     for e in pictured:
         if e in grids:
@@ -109,10 +108,41 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
         "config": {key: value for key, value in asdict(cfg).items() if key not in ("amp", "channels_last")},
     }
     if art:
-        manifest["figures"] = image_figures(*figures, dict(zip(keep, samples)))
+        manifest["figures"] = image_figures(*figures, grids)
         if shipped_key != "net_G" and "net_G" in state["nets"]:  # G's average ships: G itself, scored alike, shows
             manifest["figures"]["net_G"] = _g_itself(state, run, figures, manifest["figures"]["art"], seed)  # what
     return write_manifest(out, manifest)  # the averaging did
+
+
+def pack_grids(grids: dict[int, torch.Tensor]) -> dict:
+    """samples.pt's contents for {epoch: uint8 grid (N, C, H, W)}: each grid's N images stacked into one tall image
+    and stored as the bytes of a lossless PNG (Pillow), so that unpack_grids gives back the same pixels."""
+    import io
+
+    from PIL import Image
+
+    n, c, h, w = next(iter(grids.values())).shape
+    pngs = []
+    for grid in grids.values():
+        buffer = io.BytesIO()
+        Image.fromarray(grid.permute(0, 2, 3, 1).reshape(n * h, w, c).squeeze(2).numpy()).save(buffer, format="PNG")
+        pngs.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
+    return {"epochs": list(grids), "shape": [n, c, h, w], "png": pngs}
+
+
+def unpack_grids(saved: dict) -> dict[int, torch.Tensor]:
+    """{epoch: uint8 grid (N, C, H, W)} from samples.pt: PNGs (pack_grids) or, in a release made before them, the
+    raw (E, N, C, H, W) stack."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    if "png" not in saved:
+        return {int(e): batch for e, batch in zip(saved["epochs"], saved["samples"])}
+    n, c, h, w = saved["shape"]
+    return {int(e): torch.from_numpy(np.asarray(Image.open(io.BytesIO(png.numpy().tobytes()))).copy())
+            .reshape(n, h, w, c).permute(0, 3, 1, 2).contiguous() for e, png in zip(saved["epochs"], saved["png"])}
 
 
 def _g_itself(state: dict, run: Path, figures: tuple, reference: dict, seed: int) -> dict:
@@ -255,8 +285,7 @@ def load_release(folder: str | Path | None = None, device: torch.device | str = 
     _, _, net = _network(model, state["config"])
     load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()},
                  name=family.release_file.removesuffix(".pt"), path=folder / family.release_file)
-    grids = {int(e): batch for e, batch in zip(grids["epochs"], grids["samples"])}
-    return net.to(device).eval(), grids, files["history.json"], manifest
+    return net.to(device).eval(), unpack_grids(grids), files["history.json"], manifest
 
 
 load_dcgan_release = load_release  # the notebooks' name (04, 05): the DCGAN releases
