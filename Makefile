@@ -4,9 +4,9 @@
 #                test_colab.py, test_browser.py; the last runs when Chromium is installed)
 #   make dist    the wheel and sdist in dist/
 #   make weights train the shipped DCGAN (the seed's settings; resumes an interrupted run) and write weights/dcgan,
-#                and the same with resize-convolution upsampling (the DCGAN study's finding) in weights/dcgan_resize,
-#                and that with DiffAugment on D's inputs, continued with a moving average of G, in
-#                weights/dcgan_augment_ema,
+#                the same with resize-convolution upsampling and reflection padding in G (the DCGAN study's finding)
+#                in weights/dcgan_reflect, resize convolution with DiffAugment on D's inputs, continued with a moving
+#                average of G, in weights/dcgan_augment_ema,
 #                and record notebook 03's GAN over 400 epochs in weights/gan_long_run, and notebook 06's GAN, WGAN-GP
 #                and SN-GAN over 3 seeds each in weights/gan_variants
 PYTHON ?= python3
@@ -43,10 +43,11 @@ PRECISION ?= auto
 RELEASE_RUN := runs/release
 TRAIN_DCGAN := labkit train --model dcgan --profile full --seed 0 --epochs 100 --precision $(PRECISION) --out $(RELEASE_RUN) --image-every 20
 # The study's change (labkit study-dcgan; notebook 04, section 6): the same recipe with G upsampling by nearest 2x + 3x3
-# convolution, trained and released beside the seed's run.
-RESIZE_RUN := runs/release_resize
-TRAIN_RESIZE := labkit train --model dcgan --config upsample=resize --profile full --seed 0 --epochs 100 --precision $(PRECISION) --out $(RESIZE_RUN) --image-every 20
-# The next change on top of it: DiffAugment (the study's diff_augment factor) against a D that overfits 2,872 paintings.
+# convolution and padding its convolutions by reflection (the study's reflect_pad_fp32 run), trained and released
+# beside the seed's run. (Resize convolution alone, weights/dcgan_resize until this replaced it, is in the git history.)
+REFLECT_RUN := runs/release_reflect
+TRAIN_REFLECT := labkit train --model dcgan --config upsample=resize --config pad=reflect --profile full --seed 0 --epochs 100 --precision $(PRECISION) --out $(REFLECT_RUN) --image-every 20
+# Resize convolution with DiffAugment (the study's diff_augment factor) against a D that overfits 2,872 paintings.
 AUGMENT_RUN := runs/release_augment
 TRAIN_AUGMENT := labkit train --model dcgan --config upsample=resize --config augment=color,translation,cutout --profile full --seed 0 --epochs 100 --precision $(PRECISION) --out $(AUGMENT_RUN) --image-every 20
 # ... continued for 60 more epochs with a moving average of G (decay 0.998: about the last 500 updates), which ships.
@@ -54,8 +55,8 @@ TRAIN_AUGMENT_EMA := labkit train --model dcgan --config upsample=resize --confi
 weights: setup
 	$(VENV)/bin/$(TRAIN_DCGAN) $(if $(wildcard $(RELEASE_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --run $(RELEASE_RUN)/dcgan.pt --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_DCGAN) [--resume]"
-	$(VENV)/bin/$(TRAIN_RESIZE) $(if $(wildcard $(RESIZE_RUN)/dcgan.pt),--resume)
-	$(VENV)/bin/labkit release --run $(RESIZE_RUN)/dcgan.pt --out weights/dcgan_resize --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_RESIZE) [--resume]"
+	$(VENV)/bin/$(TRAIN_REFLECT) $(if $(wildcard $(REFLECT_RUN)/dcgan.pt),--resume)
+	$(VENV)/bin/labkit release --run $(REFLECT_RUN)/dcgan.pt --out weights/dcgan_reflect --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_REFLECT) [--resume]"
 	$(VENV)/bin/$(TRAIN_AUGMENT) $(if $(wildcard $(AUGMENT_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/$(TRAIN_AUGMENT_EMA)
 	$(VENV)/bin/labkit release --run $(AUGMENT_RUN)/dcgan.pt --out weights/dcgan_augment_ema --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_AUGMENT) [--resume]" --command "$(TRAIN_AUGMENT_EMA)"

@@ -223,7 +223,7 @@ def test_nearest_upsample_is_pytorchs_upsample(shape, channels_last, seed):
 
 def test_resize_generator_uses_nearest_upsample_and_keeps_its_state_dict():
     """The resize generator's upsampling layers are NearestUpsample (no parameters), so a state dict saved with
-    nn.Upsample in their place (weights/dcgan_resize) loads unchanged; bilinear keeps PyTorch's module."""
+    nn.Upsample in their place (weights/dcgan_augment_ema) loads unchanged; bilinear keeps PyTorch's module."""
     from labkit.models.dcgan import NearestUpsample
 
     resize = Generator(DCGANConfig(upsample="resize"))

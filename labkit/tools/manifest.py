@@ -4,6 +4,7 @@ before anything is loaded (torch.load weights_only, through labkit.checkpoint).
     write_manifest(folder, info)      folder/manifest.json: info plus the sha256 and size of every other file
     read_manifest(folder)             the manifest, after checking every file it lists
     read_files(folder, *names)        (manifest, {name: contents}): .json parsed, .pt loaded weights_only
+    pack_grids / unpack_grids         a release's samples.pt: uint8 image grids as lossless PNGs, and back
 
 Used by labkit.tools.weights (releases, the long GAN record), variants and dcgan_study.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+
+import torch
 
 from .. import course
 from ..checkpoint import CheckpointError, load_checkpoint, write_atomic
@@ -110,3 +113,34 @@ def release_rows(name: str, info: dict) -> list[str]:
                         + f" | {sum(f['targets_met'].values())} of {len(f['targets_met'])} |")
             head = " | | | | "  # G itself: the same run
     return rows
+
+
+def pack_grids(grids: dict[int, torch.Tensor]) -> dict:
+    """samples.pt's contents for {epoch: uint8 grid (N, C, H, W)}: each grid's N images stacked into one tall image
+    and stored as the bytes of a lossless PNG (Pillow), so that unpack_grids gives back the same pixels."""
+    import io
+
+    from PIL import Image
+
+    n, c, h, w = next(iter(grids.values())).shape
+    pngs = []
+    for grid in grids.values():
+        buffer = io.BytesIO()
+        Image.fromarray(grid.permute(0, 2, 3, 1).reshape(n * h, w, c).squeeze(2).numpy()).save(buffer, format="PNG")
+        pngs.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
+    return {"epochs": list(grids), "shape": [n, c, h, w], "png": pngs}
+
+
+def unpack_grids(saved: dict) -> dict[int, torch.Tensor]:
+    """{epoch: uint8 grid (N, C, H, W)} from samples.pt: PNGs (pack_grids) or, in a release made before them, the
+    raw (E, N, C, H, W) stack."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    if "png" not in saved:
+        return {int(e): batch for e, batch in zip(saved["epochs"], saved["samples"])}
+    n, c, h, w = saved["shape"]
+    return {int(e): torch.from_numpy(np.asarray(Image.open(io.BytesIO(png.numpy().tobytes()))).copy())
+            .reshape(n, h, w, c).permute(0, 3, 1, 2).contiguous() for e, png in zip(saved["epochs"], saved["png"])}

@@ -11,11 +11,12 @@ manifest's sha256 (labkit.tools.manifest).
     weights/dcgan/manifest.json    sha256 and size of every file above, the commands, seed, epochs, generator
                                    updates, config, data, device, precision, wall time, the headline metrics and
                                    labkit.image_stats' figures (samples, the art itself, every kept epoch's grid)
-    weights/dcgan_resize/          the same for the smallest change that paints (issue 20's study:
-                                   `--config upsample=resize`), shipped beside the seed's recipe
-    weights/dcgan_augment_ema/     the same again with DiffAugment on D's inputs (`--config augment=...`), 100 epochs,
-                                   continued to 160 with a moving average of G, which ships (`--config ema=0.998`);
-                                   its manifest scores G itself too (figures.net_G)
+    weights/dcgan_augment_ema/     the same for resize convolution (issue 20's study: `--config upsample=resize`)
+                                   with DiffAugment on D's inputs (`--config augment=...`), 100 epochs, continued to
+                                   160 with a moving average of G, which ships (`--config ema=0.998`); its manifest
+                                   scores G itself too (figures.net_G)
+    weights/dcgan_reflect/         the same for resize convolution with G padding by reflection (the study's
+                                   reflect_pad_fp32: `--config upsample=resize --config pad=reflect`), 100 epochs
 
     weights/gan_long_run/          notebook 03's GAN trained to 400 epochs, measured every 10 (record_gan_run)
 
@@ -40,6 +41,7 @@ from ..config import display_path, machine
 from .gan_record import load_gan_record, record_gan_run  # noqa: F401 (their old home)
 from .manifest import (FIX, WeightsError, read_files, read_manifest, sha256, weights_dir,  # noqa: F401 (their old home)
                        write_json, write_manifest)
+from .manifest import pack_grids, unpack_grids
 
 GRID_EPOCHS = (20, 40, 60, 80, 100)  # the seed lab's pictures of a 100-epoch run
 
@@ -114,37 +116,6 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     return write_manifest(out, manifest)  # the averaging did
 
 
-def pack_grids(grids: dict[int, torch.Tensor]) -> dict:
-    """samples.pt's contents for {epoch: uint8 grid (N, C, H, W)}: each grid's N images stacked into one tall image
-    and stored as the bytes of a lossless PNG (Pillow), so that unpack_grids gives back the same pixels."""
-    import io
-
-    from PIL import Image
-
-    n, c, h, w = next(iter(grids.values())).shape
-    pngs = []
-    for grid in grids.values():
-        buffer = io.BytesIO()
-        Image.fromarray(grid.permute(0, 2, 3, 1).reshape(n * h, w, c).squeeze(2).numpy()).save(buffer, format="PNG")
-        pngs.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
-    return {"epochs": list(grids), "shape": [n, c, h, w], "png": pngs}
-
-
-def unpack_grids(saved: dict) -> dict[int, torch.Tensor]:
-    """{epoch: uint8 grid (N, C, H, W)} from samples.pt: PNGs (pack_grids) or, in a release made before them, the
-    raw (E, N, C, H, W) stack."""
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    if "png" not in saved:
-        return {int(e): batch for e, batch in zip(saved["epochs"], saved["samples"])}
-    n, c, h, w = saved["shape"]
-    return {int(e): torch.from_numpy(np.asarray(Image.open(io.BytesIO(png.numpy().tobytes()))).copy())
-            .reshape(n, h, w, c).permute(0, 3, 1, 2).contiguous() for e, png in zip(saved["epochs"], saved["png"])}
-
-
 def _g_itself(state: dict, run: Path, figures: tuple, reference: dict, seed: int) -> dict:
     """scored() of the run's G itself, not the moving average that ships, on the shipped samples' noise."""
     _, _, net_G = _network(state["model"], state["config"])
@@ -217,7 +188,7 @@ def release_art(profile, num_samples: int = 256) -> tuple[torch.Tensor, torch.Te
 
 
 def remeasure_release(folder: str | Path, *, seed: int = 0, num_samples: int = 256) -> dict:
-    """Score a shipped art release (weights/dcgan, weights/dcgan_resize) from its own files (generator.pt, samples.pt; checked against the manifest
+    """Score a shipped art release (weights/dcgan, weights/dcgan_reflect) from its own files (generator.pt, samples.pt; checked against the manifest
     first) and rewrite its manifest with the figures `release` records today: `labkit release --remeasure`,
     for a release made before a figure existed. The weights and grids are not touched."""
     from ..config import get_profile
@@ -289,3 +260,29 @@ def load_release(folder: str | Path | None = None, device: torch.device | str = 
 
 
 load_dcgan_release = load_release  # the notebooks' name (04, 05): the DCGAN releases
+
+
+def changed_settings(manifest: dict) -> dict:
+    """{setting: value} of a release's config (its manifest) that differ from its model's default config, the seed's
+    recipe: what a release changed, e.g. {"upsample": "resize", "pad": "reflect"}."""
+    import json
+
+    from .. import registry
+
+    default = json.loads(json.dumps(asdict(registry.get(manifest["model"]).config())))  # tuples as the manifest's lists
+    return {key: value for key, value in manifest.get("config", {}).items() if key in default and value != default[key]}
+
+
+def best_release(model: str) -> str:
+    """The folder of the shipped release of `model` (labkit.course.releases) whose samples meet the most of
+    labkit.image_stats' targets against the whole training set, as its manifest recorded them, the lower artefact
+    index breaking a tie: notebook 05's DCGAN, chosen by the numbers, so a retrained release that does better takes
+    its place. WeightsError (one line) where no release of `model` records the figures."""
+    scored = []
+    for folder, released in course.releases().items():
+        figures = read_manifest(weights_dir(folder)).get("figures") if released == model else None
+        if figures:
+            scored.append((-sum(figures["targets_met"].values()), figures["samples"]["artefact_index"], folder))
+    if not scored:
+        raise WeightsError(f"weights/: no release of {model!r} records image_stats' figures; {FIX}")
+    return min(scored)[2]
