@@ -187,14 +187,16 @@ def saved_config(config: dict) -> dict:
 
 
 def checkpoint_state(name: str, cfg, profile, epoch: int, nets: dict[str, nn.Module],
-                     opts: dict[str, torch.optim.Optimizer], fixed: dict[str, torch.Tensor], history: dict) -> dict:
+                     opts: dict[str, torch.optim.Optimizer], fixed: dict[str, torch.Tensor], history: dict,
+                     precision: str = "fp32") -> dict:
     """Everything a resumed run needs: weights, optimiser moments, the fixed inputs of the image grids,
-    the epoch count, the random-number state, the history so far and the machine it trains on (for a release)."""
+    the epoch count, the random-number state, the history so far, and the machine it trains on and the precision
+    it trains in ("fp32" / "mixed"; for a release)."""
     return {
         "model": name, "config": asdict(cfg), "profile": profile.name, "epoch": epoch,
         "nets": {key: net.state_dict() for key, net in nets.items()},
         "opts": {key: opt.state_dict() for key, opt in opts.items()},
-        "fixed": fixed, "rng": rng_state(), "history": history, "machine": machine(),
+        "fixed": fixed, "rng": rng_state(), "history": history, "machine": machine(), "precision": precision,
     }
 
 

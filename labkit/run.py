@@ -154,12 +154,13 @@ def _train_locked(name, run_name, cfg, nets, opts, fixed, data, *, out, profile,
     image_dir = out / f"{run_name}_images"
     image_dir.mkdir(parents=True, exist_ok=True)
     done = {"epoch": start_epoch}
+    used = entry.family.precision_used(cfg, device, precision)  # recorded for `labkit release`
 
     def on_epoch_end(epoch: int, history: dict) -> None:
         # the checkpoint first: it is the one source of truth; history.json and the PNGs are written after it.
         # A stop signal waits until all three are written (labkit.errors: the signal policy).
         with signals_held():
-            save_checkpoint(checkpoint_state(name, cfg, profile, epoch, nets, opts, fixed, history), path)
+            save_checkpoint(checkpoint_state(name, cfg, profile, epoch, nets, opts, fixed, history, used), path)
             done["epoch"] = epoch
             write_history(out, run_name, history)
             if epoch % image_every == 0 or epoch == epochs:

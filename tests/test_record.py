@@ -87,10 +87,11 @@ def test_any_registered_gan_is_released_and_loads_back_through_the_manifest(tiny
     nets, _ = train_model("tiny_gan", out=out, profile=get_profile("quick"), device=torch.device("cpu"), epochs=1,
                           max_batches=2, progress=False)
     state = load_checkpoint(out / "tiny_gan.pt")
-    assert state["machine"]  # new checkpoints say where they trained ...
+    assert state["machine"] and state["precision"] == "fp32"  # new checkpoints say where and in what they trained
     save_checkpoint({**state, "machine": "the training machine"}, out / "tiny_gan.pt")
     manifest = release(out / "tiny_gan.pt", tmp_path / "release", commands=["test"])
     assert manifest["model"] == "tiny_gan" and manifest["device"] == "the training machine"  # ... and the release too
+    assert manifest["precision"] == "fp32"  # `--precision auto`: as the checkpoint recorded it
     assert manifest["epochs"] == 1 and "figures" not in manifest  # figures of art only
     assert manifest["generator_updates"] == manifest["data"]["images"] // 16  # the profile's batches (no cap)
     assert manifest["config"]["latent_dim"] == 8 and set(manifest["files"]) >= {"generator.pt", "samples.pt"}
@@ -113,3 +114,19 @@ def test_the_manifest_reader_names_a_listed_file_that_does_not_read(tmp_path):
     write_manifest(tmp_path, {"model": "x"})
     with pytest.raises(WeightsError, match="make weights"):
         read_files(tmp_path, "record.json")
+
+
+@pytest.mark.parametrize("model", ["dcgan", "gan", "vae"])
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("precision", ["auto", "fp32", "mixed"])
+def test_the_precision_a_run_trains_in_is_what_its_family_says(model, device, precision):
+    """precision_used, which fit trains in and the checkpoint records: "fp32" and "mixed" as asked for a GAN,
+    "auto" mixed only on CUDA for a config that asks for it (the DCGAN's); an autoencoder always float32."""
+    entry = registry.get(model)
+    used = entry.family.precision_used(entry.config(), device, precision)
+    if entry.family.name == "autoencoder":
+        assert used == "fp32"
+    elif precision != "auto":
+        assert used == precision
+    else:
+        assert used == ("mixed" if device == "cuda" and model == "dcgan" else "fp32")

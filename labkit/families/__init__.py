@@ -11,6 +11,7 @@ Each family says:
     cap(data, batch_size, max_batches)    the data a run with a batches-per-epoch cap trains on
     fixed_inputs(...)        what every image grid of a run is made from (kept in the checkpoint)
     fit(...)                 the training loop: labkit.train.fit_autoencoder or fit_gan with entry.train_options
+    precision_used(cfg, device, precision)   "fp32" or "mixed": what fit trains in (the checkpoint records it)
     save_images(...)         the PNGs of one epoch (labkit.run's module docstring lists them)
     sample(nets, n, generator=, data=)     n new images in [0, 1] on the CPU
     latent_path_ends(nets, test_x, n, generator=)   (decode, z_a, z_b): where notebook 05 interpolates

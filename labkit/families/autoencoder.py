@@ -66,6 +66,11 @@ class AutoencoderFamily:
             fixed["y"] = torch.arange(NUM_SAMPLES) % int(data["test_y"].max() + 1)  # every class in turn
         return fixed
 
+    @staticmethod
+    def precision_used(cfg, device, precision: str) -> str:
+        """Autoencoders train in float32 whatever `precision` says (the GAN loop's option)."""
+        return "fp32"
+
     def fit(self, entry, cfg, nets, opts, data, fixed, *, epochs, batch_size, device, start_epoch, history,
             on_epoch_end, progress, print_every, log_every, max_batches, precision) -> dict:
         """fit_autoencoder with a loss line every `print_every` epochs (log_every, max_batches (see cap) and

@@ -95,15 +95,19 @@ class GANFamily:
         """25 latent vectors "z" of G's latent_shape: the fixed-noise grid of every epoch."""
         return {"z": torch.randn(NUM_SAMPLES, *nets["net_G"].latent_shape, device=device)}
 
+    @staticmethod
+    def precision_used(cfg, device, precision: str) -> str:
+        """"mixed" or "fp32": what fit trains in for `precision` ("auto": float16 mixed precision on CUDA where the
+        config asks for it, the DCGAN's; "fp32"; "mixed": also bfloat16 autocast on a CPU). The checkpoint records
+        it, so that `labkit release` can say it."""
+        if precision in ("fp32", "mixed"):
+            return precision
+        return "mixed" if use_cuda_speedups(getattr(cfg, "amp", False), device) else "fp32"
+
     def fit(self, entry, cfg, nets, opts, data, fixed, *, epochs, batch_size, device, start_epoch, history,
             on_epoch_end, progress, print_every, log_every, max_batches, precision) -> dict:
-        """fit_gan with the entry's losses and D steps. precision: "auto" (float16 mixed precision on CUDA where
-        the config asks for it, the DCGAN's), "fp32", or "mixed" (also bfloat16 autocast on a CPU)."""
-        amp = use_cuda_speedups(getattr(cfg, "amp", False), device)  # a config with `amp` (the DCGAN's): on CUDA
-        if precision == "fp32":
-            amp = False
-        elif precision == "mixed":
-            amp = True  # ... and, asked for, bfloat16 on a CPU
+        """fit_gan with the entry's losses and D steps, in precision_used(cfg, device, precision)."""
+        amp = self.precision_used(cfg, device, precision) == "mixed"
         train_x = data["train_x"]
         callbacks = [sample_grids(self.generator(nets), fixed["z"]), on_epoch_end]
         hook = None

@@ -115,7 +115,8 @@ def add_release(sub, handler) -> None:
     release.add_argument("--command", action="append", default=[], metavar="TEXT",
                          help="the command that trained the run, for the manifest (repeatable)")
     release.add_argument("--precision", choices=["auto", "fp32", "mixed"], default="auto",
-                         help="the precision the run trained with, for the manifest")
+                         help="the precision the run trained with, for the manifest (auto, the default: as the "
+                              "checkpoint recorded it)")
     release.set_defaults(func=handler)
 
 

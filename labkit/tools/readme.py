@@ -25,6 +25,7 @@ import nbformat
 
 from .. import course
 from .manifest import TABLE_HEAD, release_rows
+from .weights import changed_settings
 from ..config import ROOT
 
 README = ROOT / "README.md"
@@ -102,9 +103,7 @@ def dcgan_lines(folder: str) -> list[str]:
     targets they meet where the release recorded them."""
     info = manifest(folder)
     m = info["metrics"]
-    config = info.get("config", {})  # G's upsampling, D's augmentation and G's moving average where it has them
-    change = "".join(f", {key}={config[key]}" for key in ("upsample", "augment", "ema")
-                     if config.get(key, "none") not in ("none", 0, 0.0))
+    change = "".join(f", {key}={value}" for key, value in changed_settings(info).items()) or ", the seed's settings"
     lines = [
         f"weights/{folder} ({size_mb(info)}): {info['epochs']} epochs, {info['generator_updates']:,} updates of batch "
         f"{info['batch_size']}{change}, {info['precision']} precision, {info['train_seconds'] / 60:.0f} min on "

@@ -87,6 +87,8 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     out = Path(out) if out is not None else weights_dir(entry.name)
     out.mkdir(parents=True, exist_ok=True)
     history, epochs, profile = state["history"], int(state["epoch"]), get_profile(state["profile"])
+    if precision == "auto":  # what the run trained in, as its checkpoint recorded it (older checkpoints: unknown)
+        precision = state.get("precision", "auto")
     shipped = family.shipped_net(entry, cfg)
     weights, ship_metrics = family.ship(net, shipped, seed)
     save_checkpoint({"config": asdict(cfg), "state_dict": weights, "epoch": epochs}, out / family.release_file)
