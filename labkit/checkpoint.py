@@ -188,7 +188,7 @@ def saved_config(config: dict) -> dict:
 
 def checkpoint_state(name: str, cfg, profile, epoch: int, nets: dict[str, nn.Module],
                      opts: dict[str, torch.optim.Optimizer], fixed: dict[str, torch.Tensor], history: dict,
-                     precision: str = "fp32") -> dict:
+                     precision: str) -> dict:
     """Everything a resumed run needs: weights, optimiser moments, the fixed inputs of the image grids,
     the epoch count, the random-number state, the history so far, and the machine it trains on and the precision
     it trains in ("fp32" / "mixed"; for a release)."""

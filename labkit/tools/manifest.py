@@ -117,16 +117,16 @@ def release_rows(name: str, info: dict) -> list[str]:
 
 def pack_grids(grids: dict[int, torch.Tensor]) -> dict:
     """samples.pt's contents for {epoch: uint8 grid (N, C, H, W)}: each grid's N images stacked into one tall image
-    and stored as the bytes of a lossless PNG (Pillow), so that unpack_grids gives back the same pixels."""
+    and stored as the bytes of a lossless PNG, so that unpack_grids gives back the same pixels."""
     import io
 
-    from PIL import Image
+    from torchvision.transforms.functional import to_pil_image
 
     n, c, h, w = next(iter(grids.values())).shape
     pngs = []
     for grid in grids.values():
         buffer = io.BytesIO()
-        Image.fromarray(grid.permute(0, 2, 3, 1).reshape(n * h, w, c).squeeze(2).numpy()).save(buffer, format="PNG")
+        to_pil_image(grid.transpose(0, 1).reshape(c, n * h, w)).save(buffer, format="PNG")
         pngs.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
     return {"epochs": list(grids), "shape": [n, c, h, w], "png": pngs}
 
@@ -136,11 +136,11 @@ def unpack_grids(saved: dict) -> dict[int, torch.Tensor]:
     raw (E, N, C, H, W) stack."""
     import io
 
-    import numpy as np
     from PIL import Image
+    from torchvision.transforms.functional import pil_to_tensor
 
     if "png" not in saved:
         return {int(e): batch for e, batch in zip(saved["epochs"], saved["samples"])}
     n, c, h, w = saved["shape"]
-    return {int(e): torch.from_numpy(np.asarray(Image.open(io.BytesIO(png.numpy().tobytes()))).copy())
-            .reshape(n, h, w, c).permute(0, 3, 1, 2).contiguous() for e, png in zip(saved["epochs"], saved["png"])}
+    return {int(e): pil_to_tensor(Image.open(io.BytesIO(png.numpy().tobytes()))).reshape(c, n, h, w).transpose(0, 1)
+            .contiguous() for e, png in zip(saved["epochs"], saved["png"])}

@@ -267,12 +267,11 @@ load_dcgan_release = load_release  # the notebooks' name (04, 05): the DCGAN rel
 def changed_settings(manifest: dict) -> dict:
     """{setting: value} of a release's config (its manifest) that differ from its model's default config, the seed's
     recipe: what a release changed, e.g. {"upsample": "resize", "pad": "reflect"}."""
-    import json
-
     from .. import registry
 
-    default = json.loads(json.dumps(asdict(registry.get(manifest["model"]).config())))  # tuples as the manifest's lists
-    return {key: value for key, value in manifest.get("config", {}).items() if key in default and value != default[key]}
+    default = asdict(registry.get(manifest["model"]).config())
+    return {key: value for key, value in saved_config(manifest.get("config", {})).items()
+            if key in default and value != default[key]}
 
 
 def best_release(model: str) -> str:
