@@ -6,6 +6,8 @@ labkit.checkpoint (the run folder), the lab runner, the data cache and the relea
 from __future__ import annotations
 
 import os
+import secrets
+import stat
 import tempfile
 from pathlib import Path
 
@@ -17,12 +19,14 @@ def write_atomic(path: str | Path, write) -> Path:
     `path`. A crash or Ctrl-C at any moment leaves the old file or the new one, never half a file; the temp file
     is removed on any error (a killed process leaves a `.<name>.*.tmp` that clean_stale_temp_files removes).
     SIGINT, SIGTERM and SIGHUP are held back until the file is in place (labkit.errors.signals_held).
+    The file gets the permissions open(path, "wb") would give it: an existing file's own, a new one's from the
+    umask (mkstemp's owner-only 0600 would hide a notebook or checkpoint from a course's other users).
     `path` being a folder is a LabkitError naming it."""
     path = Path(path)
     if path.is_dir():
         raise LabkitError(f"{path}: is a folder where labkit writes a file; move it away (or choose another folder)")
     with signals_held():
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _create_temp(path)
         f = None
         try:
             with os.fdopen(fd, "wb") as raw:
@@ -37,6 +41,31 @@ def write_atomic(path: str | Path, write) -> Path:
                 raise f.error from None  # torch.save turns a full disk into a RuntimeError: say what it was
             raise
     return path
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """Create `.<name>.<random>.tmp` beside `path` (never an existing file) with the mode open() would give `path`:
+    an existing file keeps its permissions; a new one gets 0o666 less the umask, as os.open applies it."""
+    try:
+        keep = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        keep = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        if keep is not None:
+            try:
+                os.chmod(tmp, keep)
+            except BaseException:
+                os.close(fd)
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return fd, tmp
+    raise FileExistsError(f"{path.parent}: could not create a temp file for {path.name}")
 
 
 class _Remembering:

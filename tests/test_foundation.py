@@ -1,11 +1,14 @@
 """Profiles, seeding, devices, the bundled MNIST subset, the in-memory loader and checkpoints."""
 import os
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import labkit
@@ -193,6 +196,37 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path):
         checkpoint.save_checkpoint({"epoch": 2, "bad": Unpicklable()}, path)
     assert checkpoint.load_checkpoint(path)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(umask=st.integers(0, 0o177), existing=st.one_of(st.none(), st.integers(0, 0o777).map(lambda m: m | 0o600)))
+def test_atomic_writes_get_the_permissions_a_plain_write_gets(umask, existing):
+    """Every file labkit writes (checkpoints, notebooks, manifests, grids) goes through write_atomic; its mode must be
+    what open(path, "wb") leaves: a new file 0o666 less the umask (mkstemp's 0600 hid a make-lab'd notebook from a
+    course's other users), an existing file its own mode. (The owner keeps read and write, to read the file back.)"""
+    import stat
+    import tempfile
+
+    from labkit.files import write_atomic
+
+    if sys.platform == "win32":
+        pytest.skip("POSIX permissions")
+    with tempfile.TemporaryDirectory() as folder:
+        plain, atomic = Path(folder) / "plain.bin", Path(folder) / "atomic.bin"
+        if existing is not None:
+            for p in (plain, atomic):
+                p.write_bytes(b"old")
+                os.chmod(p, existing)
+        old = os.umask(umask)
+        try:
+            with open(plain, "wb") as f:
+                f.write(b"new")
+            write_atomic(atomic, lambda f: f.write(b"new"))
+        finally:
+            os.umask(old)
+        assert atomic.read_bytes() == b"new"
+        assert stat.S_IMODE(atomic.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+        assert sorted(p.name for p in Path(folder).iterdir()) == ["atomic.bin", "plain.bin"]
 
 
 def test_bad_checkpoints_get_one_line_errors(tmp_path):
