@@ -5,9 +5,10 @@ labkit.checkpoint (the run folder), the lab runner, the data cache and the relea
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-import stat
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def write_atomic(path: str | Path, write) -> Path:
         f = None
         try:
             with os.fdopen(fd, "wb") as raw:
+                with contextlib.suppress(FileNotFoundError):
+                    shutil.copymode(path, tmp)  # an existing file keeps its mode, as open(path, "wb") keeps it
                 f = _Remembering(raw)
                 write(f)
                 raw.flush()
@@ -44,27 +47,15 @@ def write_atomic(path: str | Path, write) -> Path:
 
 
 def _create_temp(path: Path) -> tuple[int, str]:
-    """Create `.<name>.<random>.tmp` beside `path` (never an existing file) with the mode open() would give `path`:
-    an existing file keeps its permissions; a new one gets 0o666 less the umask, as os.open applies it."""
-    try:
-        keep = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        keep = None
+    """Create `.<name>.<random>.tmp` beside `path` (never an existing file), as mkstemp does, but with the mode
+    open() gives a new file (0o666 less the umask) instead of mkstemp's 0600."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
-            fd = os.open(tmp, flags, 0o666)
+            return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
-        if keep is not None:
-            try:
-                os.chmod(tmp, keep)
-            except BaseException:
-                os.close(fd)
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        return fd, tmp
     raise FileExistsError(f"{path.parent}: could not create a temp file for {path.name}")
 
 
