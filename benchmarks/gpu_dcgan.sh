@@ -10,8 +10,9 @@
 #   resize_ema     resize-convolution G with the average, no augmentation
 #   resize_da_ema  resize-convolution G with DiffAugment and the average (weights/dcgan_augment_ema's recipe, from
 #                  the start and longer)
-#   reflect        resize convolution with reflection padding in G (weights/dcgan_reflect's recipe)
-#   reflect_da_ema the same with DiffAugment and the average (the next CPU candidate, resize_da_ema + pad=reflect)
+#   reflect        resize convolution with reflection padding in G (weights/dcgan_reflect_ema's first 100 epochs)
+#   reflect_ema    the same with the average (weights/dcgan_reflect_ema's recipe, from the start)
+#   reflect_da_ema the same with DiffAugment and the average (on the CPU its G drew colour fields without forms)
 # NAMES picks the runs (four by default: one GPU call has a few minutes).
 # They train in chunks of CHUNK epochs with --resume (as a CPU run does across sessions). After the first chunk the
 # slowest run's time sets how many more chunks fit in BUDGET seconds; every run then trains to that same epoch.
@@ -35,9 +36,10 @@ declare -A CONFIG=(
   [resize_ema]="--config upsample=resize --config ema=0.999"
   [resize_da_ema]="--config upsample=resize --config augment=color,translation,cutout --config ema=0.999"
   [reflect]="--config upsample=resize --config pad=reflect"
+  [reflect_ema]="--config upsample=resize --config pad=reflect --config ema=0.999"
   [reflect_da_ema]="--config upsample=resize --config pad=reflect --config augment=color,translation,cutout --config ema=0.999"
 )
-NAMES=${NAMES:-"seed resize_da_ema reflect reflect_da_ema"}  # a subset trains faster
+NAMES=${NAMES:-"seed resize_da_ema reflect reflect_ema"}  # a subset trains faster
 N_RUNS=$(echo $NAMES | wc -w)
 THREADS=$(( $(nproc) / N_RUNS )); [ "$THREADS" -lt 1 ] && THREADS=1  # CPU threads per run: 4 runs x all cores
 # oversubscribed the machine (the first GPU call lost 340 s of 382 before the first epoch)

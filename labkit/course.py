@@ -38,8 +38,8 @@ NOTEBOOKS = (
     Notebook("03_mnist_gan", trains=(Run("gan"), Run("gan", epochs=4, max_batches=20)),  # + the frozen-G run
              records={"gan_long_run": ("gan",)}),  # the same GAN trained to 400 epochs (record_gan_run)
     Notebook("04_abstract_art_dcgan", trains=(Run("dcgan"),),
-             releases={"dcgan": "dcgan", "dcgan_augment_ema": "dcgan", "dcgan_reflect": "dcgan"},  # the seed's
-             # recipe, resize convolution with DiffAugment and G's moving average, the study's reflection padding
+             releases={"dcgan": "dcgan", "dcgan_augment_ema": "dcgan", "dcgan_reflect_ema": "dcgan"},  # the seed's
+             # recipe, resize convolution with DiffAugment and G's moving average, the study's reflection padding + average
              records={"dcgan_study": ("dcgan",)}),
     Notebook("05_comparison"),  # the models 01-04 left in runs/, and 04's release meeting most targets (best_release)
     Notebook("06_extensions", trains=(Run("vae", runs=8, epochs=10), Run("wgan_gp", epochs=3)),  # 6 beta-VAEs +

@@ -15,8 +15,9 @@ manifest's sha256 (labkit.tools.manifest).
                                    with DiffAugment on D's inputs (`--config augment=...`), 100 epochs, continued to
                                    160 with a moving average of G, which ships (`--config ema=0.998`); its manifest
                                    scores G itself too (figures.net_G)
-    weights/dcgan_reflect/         the same for resize convolution with G padding by reflection (the study's
-                                   reflect_pad_fp32: `--config upsample=resize --config pad=reflect`), 100 epochs
+    weights/dcgan_reflect_ema/     the same for resize convolution with G padding by reflection (the study's
+                                   reflect_pad_fp32: `--config upsample=resize --config pad=reflect`), 100 epochs,
+                                   continued to 160 with a moving average of G, which ships (`--config ema=0.998`)
 
     weights/gan_long_run/          notebook 03's GAN trained to 400 epochs, measured every 10 (record_gan_run)
 
@@ -190,7 +191,7 @@ def release_art(profile, num_samples: int = 256) -> tuple[torch.Tensor, torch.Te
 
 
 def remeasure_release(folder: str | Path, *, seed: int = 0, num_samples: int = 256) -> dict:
-    """Score a shipped art release (weights/dcgan, weights/dcgan_reflect) from its own files (generator.pt, samples.pt; checked against the manifest
+    """Score a shipped art release (weights/dcgan, weights/dcgan_reflect_ema) from its own files (generator.pt, samples.pt; checked against the manifest
     first) and rewrite its manifest with the figures `release` records today: `labkit release --remeasure`,
     for a release made before a figure existed. The weights and grids are not touched."""
     from ..config import get_profile
