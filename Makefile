@@ -5,10 +5,10 @@
 #   make dist    the wheel and sdist in dist/
 #   make weights train the shipped DCGAN (the seed's settings; resumes an interrupted run) and write weights/dcgan,
 #                the same with resize-convolution upsampling and reflection padding in G (the DCGAN study's finding),
-#                continued with a moving average of G, in weights/dcgan_reflect_ema, resize convolution with DiffAugment on D's inputs, continued with a moving
-#                average of G, in weights/dcgan_augment_ema,
-#                and record notebook 03's GAN over 400 epochs in weights/gan_long_run, and notebook 06's GAN, WGAN-GP
-#                and SN-GAN over 3 seeds each in weights/gan_variants
+#                continued with a moving average of G, in weights/dcgan_reflect_ema, resize convolution with DiffAugment
+#                on D's inputs, continued with a moving average of G, in weights/dcgan_augment_ema, and record
+#                notebook 03's GAN over 400 epochs in weights/gan_long_run, and notebook 06's GAN, WGAN-GP and SN-GAN
+#                over 3 seeds each in weights/gan_variants
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
