@@ -6,8 +6,6 @@ FID, which would need a download and is a poor judge of 28x28 digits anyway.
 """
 from __future__ import annotations
 
-from __future__ import annotations
-
 import hashlib
 import time
 from pathlib import Path

@@ -1,14 +1,10 @@
 """Synthetic abstract art: a seeded, vectorised painter, the offline stand-in for the Kaggle set (notebook 04)."""
 from __future__ import annotations
 
-from __future__ import annotations
-
 import math
 
 import torch
 import torch.nn.functional as F
-
-
 
 _SCHEMES = torch.tensor([  # hue offsets (fractions of the colour wheel) from a base hue, one row per scheme
     [0.00, 0.05, -0.05, 0.10, -0.10],  # analogous
