@@ -54,10 +54,15 @@ FACTORS = {  # name: (what changes, the change to RECIPE)
                     "(Zhang 2019), in float32", {"downsample": "blur", "amp": False}),
     "reflect_pad_fp32": ("resize_fp32 with G's 3x3 convs padding by reflection instead of zeros, so the edges are no "
                          "place apart, in float32", {"upsample": "resize", "pad": "reflect", "amp": False}),
+    # What held D back in the release runs without starving G of its forms (04, section 6): DiffAugment's translation
+    # and cutout alone, without its colour shift, on the reflect run.
+    "reflect_tc_fp32": ("reflect_pad_fp32 with DiffAugment's translation and cutout (not its colour shift) on every "
+                        "image D sees, in float32", {"upsample": "resize", "pad": "reflect",
+                                                     "augment": "translation,cutout", "amp": False}),
 }
 CONTROLS = {  # the run each float32 run above is compared with: the same recipe but for its one change
     "resize_fp32": "resize_conv", "bilinear_fp32": "resize_fp32", "blur_d_fp32": "float32",
-    "reflect_pad_fp32": "resize_fp32"}
+    "reflect_pad_fp32": "resize_fp32", "reflect_tc_fp32": "reflect_pad_fp32"}
 NUM_EVAL = 256  # samples scored per measurement (and held-out paintings they are scored against)
 
 
