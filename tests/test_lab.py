@@ -35,6 +35,14 @@ def test_lab_runs_notebooks_into_an_output_folder(tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 4  # a header, one line per notebook, the total
     assert "01_a.ipynb" in printed[1] and printed[1].endswith(" s") and "all 2 notebooks ran" in printed[3]
+    assert printed[0].startswith("labkit lab: 2 notebooks, profile quick")
+
+
+def test_lab_counts_one_notebook_in_the_singular(tmp_path, capsys):
+    one = _notebook(tmp_path / "01_one.ipynb", "print(1)")
+    assert run_lab([str(one)], out=str(tmp_path / "out")) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("labkit lab: 1 notebook, profile") and "the notebook ran in" in printed[-1]
 
 
 def test_lab_stops_at_the_failing_cell_and_names_it(tmp_path):

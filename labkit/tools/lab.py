@@ -122,11 +122,13 @@ def run_lab(notebooks: list[str] | None = None, *, profile: str | None = None, o
     if device:
         os.environ["LABKIT_DEVICE"] = device
     with locked_notebooks(targets):
-        print(f"labkit lab: {len(paths)} notebooks, profile {prof.name}, at most {timeout} s per cell"
+        count = f"{len(paths)} notebook" + ("" if len(paths) == 1 else "s")
+        print(f"labkit lab: {count}, profile {prof.name}, at most {timeout} s per cell"
               + (f", writing to {out_dir}" if out_dir else ", in place")
               + f"; {where_outputs_go(paths[0].resolve().parent)}", flush=True)  # (kernels start in a notebook's folder)
         total = sum(_run_one(path, target if out_dir else None, timeout) for path, target in zip(paths, targets))
-    print(f"labkit lab: all {len(paths)} notebooks ran in {total:.0f} s", flush=True)
+    print(f"labkit lab: {'the notebook' if len(paths) == 1 else f'all {len(paths)} notebooks'} ran in {total:.0f} s",
+          flush=True)
     return 0
 
 
