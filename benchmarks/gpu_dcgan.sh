@@ -13,6 +13,9 @@
 #   reflect        resize convolution with reflection padding in G (weights/dcgan_reflect_ema's first 100 epochs)
 #   reflect_ema    the same with the average (weights/dcgan_reflect_ema's recipe, from the start)
 #   reflect_da_ema the same with DiffAugment and the average (on the CPU its G drew colour fields without forms)
+#   reflect_tc     reflect with DiffAugment's translation and cutout only, no colour shift (the study's reflect_tc_fp32,
+#                  whose full-length CPU run is under way)
+#   reflect_tc_ema the same with the average
 # NAMES picks the runs (four by default: one GPU call has a few minutes).
 # They train in chunks of CHUNK epochs with --resume (as a CPU run does across sessions). After the first chunk the
 # slowest run's time sets how many more chunks fit in BUDGET seconds; every run then trains to that same epoch.
@@ -38,8 +41,10 @@ declare -A CONFIG=(
   [reflect]="--config upsample=resize --config pad=reflect"
   [reflect_ema]="--config upsample=resize --config pad=reflect --config ema=0.999"
   [reflect_da_ema]="--config upsample=resize --config pad=reflect --config augment=color,translation,cutout --config ema=0.999"
+  [reflect_tc]="--config upsample=resize --config pad=reflect --config augment=translation,cutout"
+  [reflect_tc_ema]="--config upsample=resize --config pad=reflect --config augment=translation,cutout --config ema=0.999"
 )
-NAMES=${NAMES:-"seed resize_da_ema reflect reflect_ema"}  # a subset trains faster
+NAMES=${NAMES:-"seed reflect_ema reflect_tc reflect_tc_ema"}  # a subset trains faster
 N_RUNS=$(echo $NAMES | wc -w)
 THREADS=$(( $(nproc) / N_RUNS )); [ "$THREADS" -lt 1 ] && THREADS=1  # CPU threads per run: 4 runs x all cores
 # oversubscribed the machine (the first GPU call lost 340 s of 382 before the first epoch)
