@@ -13,8 +13,8 @@
 #   reflect        resize convolution with reflection padding in G (weights/dcgan_reflect_ema's first 100 epochs)
 #   reflect_ema    the same with the average (weights/dcgan_reflect_ema's recipe, from the start)
 #   reflect_da_ema the same with DiffAugment and the average (on the CPU its G drew colour fields without forms)
-#   reflect_tc     reflect with DiffAugment's translation and cutout only, no colour shift (the study's reflect_tc_fp32,
-#                  whose full-length CPU run is under way)
+#   reflect_tc     reflect with DiffAugment's translation and cutout only, no colour shift (the study's reflect_tc_fp32
+#                  at full length)
 #   reflect_tc_ema the same with the average
 # NAMES picks the runs (four by default: one GPU call has a few minutes).
 # They train in chunks of CHUNK epochs with --resume (as a CPU run does across sessions). After the first chunk the

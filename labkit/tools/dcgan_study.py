@@ -54,8 +54,8 @@ FACTORS = {  # name: (what changes, the change to RECIPE)
                     "(Zhang 2019), in float32", {"downsample": "blur", "amp": False}),
     "reflect_pad_fp32": ("resize_fp32 with G's 3x3 convs padding by reflection instead of zeros, so the edges are no "
                          "place apart, in float32", {"upsample": "resize", "pad": "reflect", "amp": False}),
-    # What held D back in the release runs without starving G of its forms (04, section 6): DiffAugment's translation
-    # and cutout alone, without its colour shift, on the reflect run.
+    # A D held back less than the full DiffAugment holds it (04, section 6: without augmentation D won the reflect
+    # release's second half; with all of DiffAugment its G drew no forms): translation and cutout alone, on reflect.
     "reflect_tc_fp32": ("reflect_pad_fp32 with DiffAugment's translation and cutout (not its colour shift) on every "
                         "image D sees, in float32", {"upsample": "resize", "pad": "reflect",
                                                      "augment": "translation,cutout", "amp": False}),
