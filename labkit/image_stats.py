@@ -190,12 +190,29 @@ def stage_table(grids, epochs: list[int], train: torch.Tensor, held_out: torch.T
     """The figures of fixed-noise grids at several epochs (notebook 04's stages), one row per epoch, and a last row
     for as many held-out paintings scored the same way. grids: {epoch: uint8 batch} (a shipped run) or
     history["samples"] (samples[e - 1] after epoch e), as labkit.plots.show_epoch_grids takes them."""
-    rows = []
+    rows = {}
     for epoch in epochs:
         grid = grids[epoch] if isinstance(grids, dict) else grids[epoch - 1]
-        rows.append((f"epoch {epoch}", art_figures(grid.float() / 127.5 - 1, train, held_out[:len(grid)])))
+        rows[f"epoch {epoch}"] = art_figures(grid.float() / 127.5 - 1, train, held_out[:len(grid)])
     n = len(grid)
-    rows.append((f"art ({n} paintings)", art_figures(other_art[:n], train, held_out[:n])))
+    rows[f"art ({n} paintings)"] = art_figures(other_art[:n], train, held_out[:n])
+    return _stage_lines(rows)
+
+
+def recorded_stage_table(figures: dict, epochs: list[int], paintings: int) -> str:
+    """stage_table of a shipped release, read from its manifest's figures instead of scored again: `labkit release`
+    recorded each kept grid's figures ("stages", by epoch) and those of `paintings` other paintings ("stage_art"),
+    against the whole training set, when it made the release."""
+    missing = [epoch for epoch in epochs if str(epoch) not in figures["stages"]]
+    if missing:
+        raise KeyError(f"recorded_stage_table: the manifest has no figures for epochs {missing}; "
+                       f"it records {', '.join(figures['stages'])}")
+    rows = {f"epoch {epoch}": figures["stages"][str(epoch)] for epoch in epochs}
+    rows[f"art ({paintings} paintings)"] = figures["stage_art"]
+    return _stage_lines(rows)
+
+
+def _stage_lines(rows: dict[str, dict]) -> str:
     lines = [f"{'':<20}" + "".join(f"{key.split('_')[0]:>10}" for key in STAGE_FIGURES)]
-    lines += [f"{name:<20}" + "".join(f"{fig[key]:>10.2f}" for key in STAGE_FIGURES) for name, fig in rows]
+    lines += [f"{name:<20}" + "".join(f"{fig[key]:>10.2f}" for key in STAGE_FIGURES) for name, fig in rows.items()]
     return "\n".join(lines)

@@ -264,6 +264,21 @@ def test_stage_table_has_a_row_per_epoch_and_one_for_the_art():
                                    synthetic_abstract_art(16, seed=2)) == table
 
 
+def test_a_release_s_recorded_stage_table_matches_the_one_scored_again():
+    from labkit.tools.weights import image_figures
+
+    art, held_out, other = (synthetic_abstract_art(n, seed=s) for n, s in ((64, 0), (16, 1), (16, 2)))
+    grids = {e: ((synthetic_abstract_art(8, seed=10 + e) + 1) * 127.5).round().to(torch.uint8) for e in (1, 5, 9)}
+    figures = image_figures(other[:8], art, held_out, other, grids)  # what `labkit release` writes in the manifest
+    recorded = image_stats.recorded_stage_table(figures, [1, 9], paintings=8).splitlines()
+    scored = image_stats.stage_table(grids, [1, 9], art, held_out, other).splitlines()
+    assert [line[:20] for line in recorded] == [line[:20] for line in scored]  # the same rows, the art's last
+    for a, b in zip(recorded[1:], scored[1:]):  # the manifest keeps 4 decimals, the table prints 2
+        assert all(abs(float(x) - float(y)) <= 0.01 for x, y in zip(a[20:].split(), b[20:].split()))
+    with pytest.raises(KeyError, match=r"no figures for epochs \[3\]"):
+        image_stats.recorded_stage_table(figures, [1, 3], paintings=8)
+
+
 def _run(change, **last):
     keys = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest_ratio", "D_x", "D_G_z")
     return {"change": change, "updates": [110, 220], **{k: [0.0, last.get(k, 0.5)] for k in keys}}

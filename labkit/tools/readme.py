@@ -202,7 +202,7 @@ BLOCKS = {
         "57d0bcd9": [r"style transfer"],
         "14eb9665": [r"(GAN|WGAN-GP|SN-GAN) +FID", r"relative spread", r"matched quality", r"(in FID at the end|relative to the mean|at matched quality)"],
         "01a93f6b": [r"(GAN|WGAN-GP|SN-GAN) ", r"'the WGAN"],
-        "d4bf16e1": [r"DCGAN, batch", r"this CPU"],
+        "d4bf16e1": [r"DCGAN, \d+ x batch", r"this CPU"],
         "bf1806bb": [r"notebook 06 ran"]}, record="gan_variants"),
     "weights": weights_block,
     "gpu": gpu_block,
