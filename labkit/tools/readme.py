@@ -21,8 +21,6 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
-
 from .. import course
 from .manifest import TABLE_HEAD, release_rows
 from .weights import changed_settings
@@ -38,21 +36,30 @@ class ReadmeError(Exception):
     """A block's source is missing or no longer prints what the block quotes."""
 
 
+def cells(path: Path) -> list[dict]:
+    """A notebook's cells, read as the JSON it is, each output's text joined into one string as nbformat.read gives
+    it. (Importing nbformat loads jsonschema and its format checkers, over a second, on every `make lab`.)"""
+    found = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for cell in found:
+        for out in cell.get("outputs", []):
+            if isinstance(out.get("text"), list):
+                out["text"] = "".join(out["text"])
+    return found
+
+
 def cell_text(notebook: str, cell_id: str) -> str | None:
     """The text a code cell printed in the committed notebook (None when the cell has no outputs yet)."""
-    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
-    for cell in nb.cells:
+    for cell in cells(NOTEBOOKS / notebook):
         if cell.get("id") == cell_id:
             if not cell.get("outputs"):
                 return None
-            return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            return "".join(o.get("text", "") for o in cell["outputs"] if o.get("output_type") == "stream")
     raise ReadmeError(f"notebooks/{notebook}: no cell with id {cell_id}; update BLOCKS in labkit/tools/readme.py")
 
 
 def machine(notebook: str) -> str:
     """The `machine: ...` a notebook's setup cell printed (labkit.claims.machine), or a note that it did not."""
-    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
-    for cell in nb.cells:
+    for cell in cells(NOTEBOOKS / notebook):
         for out in cell.get("outputs", []):
             found = re.search(r"machine: (.+)", out.get("text", ""))
             if found:
@@ -145,8 +152,8 @@ def _span_seconds(path: Path) -> float | None:
     nbclient records in each cell's metadata (None when a code cell has none: not executed by `labkit lab`)."""
     from datetime import datetime
 
-    stamps = [cell.get("metadata", {}).get("execution", {}) for cell in nbformat.read(path, as_version=4).cells
-              if cell.cell_type == "code"]
+    stamps = [cell.get("metadata", {}).get("execution", {}) for cell in cells(path)
+              if cell["cell_type"] == "code"]
     if not stamps or not all("iopub.execute_input" in s and "shell.execute_reply" in s for s in stamps):
         return None
     when = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
