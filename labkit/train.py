@@ -237,8 +237,8 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
     real_x:      all training images (N, C, H, W), scaled to [-1, 1] (labkit.data.to_gan_range).
     num_epochs:  the total: epochs len(history)+1 .. num_epochs run, so a resumed run passes the same number.
     step:        the losses, D steps per G step and precision (GANStep; the seed's BCE GAN by default).
-    history:     Loss_D, Loss_G, D_x, D_G_z1, D_G_z2 (batch means) and seconds per epoch; pass the previous
-                 history to resume (training continues after its last epoch).
+    history:     Loss_D, Loss_G, D_x, D_G_z1, D_G_z2 (batch means), seconds and G's updates per epoch; pass the
+                 previous history to resume (training continues after its last epoch).
     callbacks:   functions callback(epoch, history) called in order after each epoch with the number of epochs
                  completed: sample_grids(net_G, fixed_noise) keeps history["samples"], labkit.run checkpoints.
     max_batches: stop each epoch after this many batches (smoke tests, short runs).
@@ -248,8 +248,7 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
     loader = tensor_loader(real_x, batch_size=batch_size, shuffle=True, drop_last=True)
     n_batches = len(loader) if max_batches is None else min(len(loader), max_batches)
     if n_batches == 0:
-        raise ValueError(f"fit_gan: {len(real_x)} images is less than one batch of {batch_size}; "
-                         f"lower batch_size or use more data")
+        raise ValueError(f"fit_gan: {len(real_x)} images is less than one batch of {batch_size}; lower batch_size")
     update, start_epoch = _GANUpdate(net_G, net_D, opt_G, opt_D, step), len(history["Loss_D"])
     net_G.train(), net_D.train()
     bar = log.bar(start_epoch, num_epochs) if log else range(start_epoch, num_epochs)
@@ -269,6 +268,7 @@ def fit_gan(net_G: nn.Module, net_D: nn.Module, real_x: torch.Tensor, *, opt_G: 
             per = g_updates if key in ("Loss_G", "D_G_z2") else n_batches
             history[key].append(float(sums[key]) / max(per, 1))
         history["seconds"].append(time.perf_counter() - t0)
+        history.setdefault("updates", []).append(g_updates)  # labkit release's count (older checkpoints: none)
         if log:
             log.epoch(bar, epoch + 1, num_epochs, history)
         for callback in callbacks:

@@ -226,3 +226,34 @@ def test_changed_settings_names_what_a_release_changed_from_the_seed_recipe():
     assert changed_settings(read_manifest(DCGAN)) == {}
     assert changed_settings(read_manifest(AUGMENT)) == {"upsample": "resize", "augment": "color,translation,cutout",
                                                         "ema": 0.998}
+
+
+def test_a_release_counts_the_updates_its_run_made_with_max_batches(tmp_path):
+    """generator_updates is what fit_gan counted, so a capped run (--max-batches) is not recorded as a whole one."""
+    from labkit.config import get_profile
+    from labkit.run import train_model
+    from labkit.tools.weights import release
+
+    train_model("gan", out=tmp_path, profile=get_profile("quick"), device="cpu", epochs=2, max_batches=3,
+                progress=False)
+    manifest = release(tmp_path / "gan.pt", tmp_path / "shipped", commands=["labkit release"])
+    assert manifest["generator_updates"] == 2 * 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(model=st.sampled_from(["gan", "wgan_gp"]), epochs=st.integers(1, 300), batches=st.integers(1, 100),
+       counted=st.lists(st.integers(0, 100), max_size=300))
+def test_generator_updates_adds_the_counted_epochs_to_the_settings_estimate_of_the_rest(model, epochs, batches, counted):
+    """A run resumed from a checkpoint saved before fit_gan counted its updates has counts for its last epochs only:
+    those are summed, and each earlier epoch counts as the profile's settings give it."""
+    from labkit import registry
+
+    entry = registry.get(model)
+    cfg = entry.config()
+    counted = counted[:epochs]
+    d_steps = entry.train_options(cfg).get("d_steps", 1)
+    fields = entry.family.release_fields(entry, cfg, "net_G", epochs=epochs, batches=batches,
+                                         history={"updates": counted})
+    assert fields["generator_updates"] == sum(counted) + (epochs - len(counted)) * (batches // d_steps)
+    assert entry.family.release_fields(entry, cfg, "net_G", epochs=epochs, batches=batches,
+                                       history={})["generator_updates"] == epochs * (batches // d_steps)

@@ -169,7 +169,7 @@ class AutoencoderFamily:
         shipped.eval()
         return weights, {}
 
-    def release_fields(self, entry, cfg, key: str, *, epochs: int, batches: int) -> dict:
+    def release_fields(self, entry, cfg, key: str, *, epochs: int, batches: int, history: dict) -> dict:
         return {"updates": epochs * batches, "network": key}  # optimiser steps; the checkpoint's network shipped
 
     def release_grids(self, entry, state: dict, net: nn.Module) -> dict[int, torch.Tensor]:

@@ -163,9 +163,12 @@ class GANFamily:
         return half, {"float16_pixel_change_mean": round(float(change.float().mean()), 3),
                       "float16_pixel_change_max": int(change.max())}
 
-    def release_fields(self, entry, cfg, key: str, *, epochs: int, batches: int) -> dict:
+    def release_fields(self, entry, cfg, key: str, *, epochs: int, batches: int, history: dict) -> dict:
+        """G's updates as fit_gan counted them (history["updates"]); for the first epochs of a run whose checkpoint
+        predates that count, as many as the profile's settings give (`batches` per epoch, G on every d_steps-th)."""
+        counted = history.get("updates", [])[:epochs]
         d_steps = entry.train_options(cfg).get("d_steps", 1)  # G steps once every d_steps batches
-        return {"generator_updates": epochs * (batches // d_steps), "generator": key}
+        return {"generator_updates": sum(counted) + (epochs - len(counted)) * (batches // d_steps), "generator": key}
 
     def release_grids(self, entry, state: dict, net: nn.Module) -> dict[int, torch.Tensor]:
         """The fixed-noise grids the run kept (history["samples"]) of epoch 1, every 5th epoch (every 10th past 100
