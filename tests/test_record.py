@@ -93,7 +93,7 @@ def test_any_registered_gan_is_released_and_loads_back_through_the_manifest(tiny
     assert manifest["model"] == "tiny_gan" and manifest["device"] == "the training machine"  # ... and the release too
     assert manifest["precision"] == "fp32"  # `--precision auto`: as the checkpoint recorded it
     assert manifest["epochs"] == 1 and "figures" not in manifest  # figures of art only
-    assert manifest["generator_updates"] == manifest["data"]["images"] // 16  # the profile's batches (no cap)
+    assert manifest["generator_updates"] == 1 * 2  # the batches this run made (max_batches=2), not the profile's
     assert manifest["config"]["latent_dim"] == 8 and set(manifest["files"]) >= {"generator.pt", "samples.pt"}
     net_G, grids, history, loaded = load_release(tmp_path / "release")
     assert isinstance(net_G, gan.Generator) and not net_G.training
