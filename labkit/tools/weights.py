@@ -106,7 +106,8 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     figures = metrics.pop("_figures") if art else None
     manifest = {
         "model": entry.name, "commands": commands, "seed": seed, "epochs": epochs, "batch_size": batch_size,
-        **family.release_fields(entry, cfg, shipped_key, epochs=epochs, batches=batches, history=history), "data": data,
+        **family.release_fields(entry, cfg, shipped_key, epochs=epochs, batches=batches, history=history),
+        "data": data,
         "device": state.get("machine") or machine(),  # where it trained; older checkpoints: where it is released
         "precision": precision, "train_seconds": round(sum(history["seconds"]), 1), "torch": torch.__version__,
         "metrics": {**(metrics or {}), **ship_metrics},
