@@ -163,6 +163,21 @@ def test_a_study_runs_resumes_and_writes_a_checked_record(tmp_path, monkeypatch,
         dcgan_study.run_study(["bogus"], out=out)
 
 
+def test_a_factor_that_changes_the_batch_size_trains_in_those_batches(tmp_path, monkeypatch):
+    """reflect_b32_fp32 sees the same 256 paintings per epoch as its control, in batches of 32: four times the
+    updates (and each measurement says how many)."""
+    monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(dcgan_study, "NUM_EVAL", 16)
+    monkeypatch.setattr(dcgan_study, "get_profile", lambda name: type("P", (), {"art_images": 256})())
+    monkeypatch.setattr(dcgan_study, "measure_release", lambda *args: None)
+    out = tmp_path / "study"
+    dcgan_study.run_study(["reflect_pad_fp32", "reflect_b32_fp32"], epochs=1, measure_every=1, out=out, progress=False)
+    runs = json.loads((out / "record.json").read_text())["runs"]
+    assert runs["reflect_pad_fp32"]["updates"] == [2] and runs["reflect_b32_fp32"]["updates"] == [8]
+    text, change = dcgan_study.against_controls({"runs": runs})
+    assert "reflect_b32_fp32 against reflect_pad_fp32 (8 and 2 updates)" in text and set(change) == {"reflect_b32_fp32"}
+
+
 def test_a_factor_added_with_resume_joins_the_record_without_training_the_others_again(tmp_path, monkeypatch,
                                                                                         float32_study):
     monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))

@@ -31,7 +31,7 @@ from .manifest import read_files, weights_dir, write_json, write_manifest
 from .record import Schedule, record_training
 
 RECIPE = {"amp": True, "texture": True, "real_label": 1.0, "upsample": "transposed", "augment": "none",
-          "downsample": "strided", "pad": "zeros"}
+          "downsample": "strided", "pad": "zeros", "batch_size": 128}
 FACTORS = {  # name: (what changes, the change to RECIPE)
     "baseline": ("the shipped recipe, unchanged", {}),
     "no_texture": ("the same paintings without their texture layer (grain, splatter, streaks, wash)", {"texture": False}),
@@ -59,10 +59,14 @@ FACTORS = {  # name: (what changes, the change to RECIPE)
     "reflect_tc_fp32": ("reflect_pad_fp32 with DiffAugment's translation and cutout (not its colour shift) on every "
                         "image D sees, in float32", {"upsample": "resize", "pad": "reflect",
                                                      "augment": "translation,cutout", "amp": False}),
+    # Is it the length? The same epochs (the same paintings seen, about the same compute) in batches of 32: four
+    # times the generator updates. Read against reflect_pad_fp32 after the same epochs, not the same updates.
+    "reflect_b32_fp32": ("reflect_pad_fp32 in batches of 32 instead of 128: four times the updates for the same "
+                         "epochs, in float32", {"upsample": "resize", "pad": "reflect", "batch_size": 32, "amp": False}),
 }
 CONTROLS = {  # the run each float32 run above is compared with: the same recipe but for its one change
     "resize_fp32": "resize_conv", "bilinear_fp32": "resize_fp32", "blur_d_fp32": "float32",
-    "reflect_pad_fp32": "resize_fp32", "reflect_tc_fp32": "reflect_pad_fp32"}
+    "reflect_pad_fp32": "resize_fp32", "reflect_tc_fp32": "reflect_pad_fp32", "reflect_b32_fp32": "reflect_pad_fp32"}
 NUM_EVAL = 256  # samples scored per measurement (and held-out paintings they are scored against)
 
 
@@ -105,7 +109,7 @@ def run_factor(name: str, *, epochs: int, measure_every: int, out: Path, data: t
     spec = {**RECIPE, **FACTORS[name][1]}
     train_x, held_out = data
     cfg = DCGANConfig(upsample=spec["upsample"], augment=spec["augment"], downsample=spec["downsample"],
-                      pad=spec["pad"])
+                      pad=spec["pad"], batch_size=spec["batch_size"])
     set_seed(0)
     nets = dict(zip(("net_G", "net_D"), build_dcgan(cfg)))
     opts = registry.optimizers(cfg, nets)
@@ -256,7 +260,8 @@ def summary(record: dict) -> str:
 
 def against_controls(record: dict) -> tuple[str, dict[str, float]]:
     """Each run of CONTROLS that is in the record beside its control, as text: its last figures against the
-    control's (the same number of updates), and {run: its artefact index minus its control's}."""
+    control's (the same epochs: the same updates but for reflect_b32_fp32's), and {run: its artefact index minus its
+    control's}."""
     runs, lines, change = record["runs"], [], {}
     for name, control in CONTROLS.items():
         if name not in runs or control not in runs:
