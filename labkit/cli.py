@@ -124,7 +124,8 @@ def _cmd_release(args: argparse.Namespace) -> int:
         return 0
     _writable(args.out)
 
-    manifest = release(args.run, args.out, commands=args.command or ["labkit release"], precision=args.precision)
+    manifest = release(args.run, args.out, commands=args.command or ["labkit release"], precision=args.precision,
+                       record_only=args.record_only)
     metrics = ", ".join(f"{k} {v}" for k, v in manifest["metrics"].items())  # an autoencoder's: none
     print(f"labkit: released {manifest['model']} ({manifest['epochs']} epochs)" + (f": {metrics}" if metrics else ""))
     return 0

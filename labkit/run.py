@@ -84,6 +84,8 @@ def train_model(name: str, *, out: Path, profile: Profile, device: torch.device,
     entry, run_name = registry.get(name), run_name or name
     cfg = cfg if cfg is not None else entry.config()
     cfg = replace(cfg, lr=lr) if lr else cfg
+    if batch_size and hasattr(cfg, "batch_size"):  # --batch-size: in the checkpoint's config, as a release records it
+        cfg = replace(cfg, batch_size=batch_size)
     set_seed(seed)
     cfg, nets = registry.build(name, device, cfg)
     epochs, batch_size, max_batches = training_settings(name, cfg, profile, epochs=epochs, batch_size=batch_size,

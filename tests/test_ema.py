@@ -146,6 +146,26 @@ def test_a_release_of_a_run_with_ema_ships_the_average(tmp_path):
         assert (net_G(z) - nets["ema_G"].eval()(z)).abs().max() < 2e-2  # float16 weights: close to the average
 
 
+def test_a_run_recorded_but_not_shipped_keeps_its_figures_history_and_last_grid_only(tmp_path):
+    from labkit.tools.weights import WeightsError, load_tried
+
+    out = prepare_out(tmp_path / "runs")
+    _, history = _train(out, 2)
+    shipped = release(out / "dcgan.pt", tmp_path / "release", commands=["test"], num_samples=16)
+    tried = release(out / "dcgan.pt", tmp_path / "tried", commands=["test"], num_samples=16, record_only=True)
+    assert set(tried["files"]) == {"history.json", "samples.pt"} and tried["shipped"] is False
+    assert "shipped" not in shipped and "generator.pt" in shipped["files"]
+    assert tried["figures"] == shipped["figures"] and tried["generator_updates"] == shipped["generator_updates"]
+    assert tried["files"]["samples.pt"]["bytes"] < shipped["files"]["samples.pt"]["bytes"]
+    grid, tried_history, manifest = load_tried(tmp_path / "tried")
+    _, grids, _, _ = load_release(tmp_path / "release")
+    assert torch.equal(grid, grids[2]) and tried_history["Loss_D"] == history["Loss_D"]
+    assert manifest["files"] == tried["files"] and manifest["shipped"] is False
+    (tmp_path / "tried" / "samples.pt").write_bytes(b"changed")
+    with pytest.raises(WeightsError, match="samples.pt"):
+        load_tried(tmp_path / "tried")
+
+
 def test_label_smoothing_is_a_config_field_whose_default_is_the_seeds_loss():
     from labkit.models.gan import discriminator_loss, smoothed_discriminator_loss
 

@@ -240,6 +240,23 @@ def test_a_release_counts_the_updates_its_run_made_with_max_batches(tmp_path):
     assert manifest["generator_updates"] == 2 * 3
 
 
+def test_a_run_of_another_batch_size_is_released_and_resumed_as_that(tmp_path):
+    """--batch-size goes into the run's config: the release records the batch its run trained with (and lists it
+    among the changed settings), and the run continues only with the same batch size."""
+    from labkit.checkpoint import CheckpointError
+    from labkit.config import get_profile
+    from labkit.run import train_model
+    from labkit.tools.weights import changed_settings, release
+
+    run = dict(out=tmp_path, profile=get_profile("quick"), device="cpu", max_batches=2, progress=False)
+    train_model("gan", epochs=1, batch_size=32, **run)
+    manifest = release(tmp_path / "gan.pt", tmp_path / "shipped", commands=["labkit release"])
+    assert manifest["batch_size"] == 32 and changed_settings(manifest) == {"batch_size": 32}
+    with pytest.raises(CheckpointError, match="was trained with batch_size=32, not 64"):
+        train_model("gan", epochs=2, resume=True, **run)
+    assert train_model("gan", epochs=2, resume=True, batch_size=32, **run)[1]["updates"] == [2, 2]
+
+
 def test_a_run_resumed_from_a_checkpoint_without_counts_adds_its_settings_to_what_it_counted(tmp_path):
     """A checkpoint saved before fit_gan counted its updates: its epochs count as the profile's settings give them
     (the quick MNIST subset's whole batches), the epochs trained after resuming as fit_gan counted them."""

@@ -114,6 +114,9 @@ def add_release(sub, handler) -> None:
     release.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/<model>")
     release.add_argument("--command", action="append", default=[], metavar="TEXT",
                          help="the command that trained the run, for the manifest (repeatable)")
+    release.add_argument("--record-only", action="store_true",
+                         help="measure and record a run that is not shipped: its manifest, history and last grid, "
+                              "no weights (notebook 04 shows the full-length runs tried this way)")
     release.add_argument("--precision", choices=["auto", "fp32", "mixed"], default="auto",
                          help="the precision the run trained with, for the manifest (auto, the default: as the "
                               "checkpoint recorded it)")

@@ -11,14 +11,9 @@ manifest's sha256 (labkit.tools.manifest).
     weights/dcgan/manifest.json    sha256 and size of every file above, the commands, seed, epochs, generator
                                    updates, config, data, device, precision, wall time, the headline metrics and
                                    labkit.image_stats' figures (samples, the art itself, every kept epoch's grid)
-    weights/dcgan_augment_ema/     the same for resize convolution (issue 20's study: `--config upsample=resize`)
-                                   with DiffAugment on D's inputs (`--config augment=...`), 100 epochs, continued to
-                                   160 with a moving average of G, which ships (`--config ema=0.998`); its manifest
-                                   scores G itself too (figures.net_G)
-    weights/dcgan_reflect_ema/     the same for resize convolution with G padding by reflection (the study's
-                                   reflect_pad_fp32: `--config upsample=resize --config pad=reflect`), 100 epochs,
-                                   continued to 160 with a moving average of G, which ships (`--config ema=0.998`)
-
+    weights/dcgan_augment_ema/     the same for the recipes of issue 20's study (Makefile: `make weights`), each
+    weights/dcgan_reflect_ema/     continued with a moving average of G, which ships; the manifest scores G too
+    weights/dcgan_*_tried/         full-length runs measured, not shipped (`labkit release --record-only`)
     weights/gan_long_run/          notebook 03's GAN trained to 400 epochs, measured every 10 (record_gan_run)
 
 A release of an autoencoder (a model of your own) ships model.pt (the whole model, float32) instead of
@@ -26,8 +21,7 @@ generator.pt, and samples.pt holds its last epoch's grid (prior samples, else re
 (labkit.families: release_file, ship, release_grids).
 
 Of a GAN only the generator ships: the discriminator and the optimisers' moments (what `--resume` needs) would triple
-the size. They stay in the training run's checkpoint (runs/release/dcgan.pt), which `make weights` resumes.
-Introduced in notebooks/04_abstract_art_dcgan.ipynb.
+the size; they stay in the run's checkpoint (runs/release/dcgan.pt). Introduced in notebooks/04_abstract_art_dcgan.ipynb.
 """
 from __future__ import annotations
 
@@ -62,7 +56,7 @@ def _network(model: str, config: dict):
 
 
 def release(run: str | Path, out: str | Path | None = None, *, commands: list[str], seed: int = 0,
-            precision: str = "fp32", num_samples: int = 256) -> dict:
+            precision: str = "fp32", num_samples: int = 256, record_only: bool = False) -> dict:
     """Export the finished run `run` of any registered model (a `labkit train` checkpoint; the model is read from it)
     to `out` (default weights/<model>): what its family ships (a GAN: the generator, float16; an autoencoder: the
     model) and its grids (labkit.families: release_file, ship, release_grids), history.json and the manifest, as
@@ -72,6 +66,10 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
     and, for art (64x64 paintings), the sliced Wasserstein distance to held-out art (real-vs-real and noise for
     scale), the mean pairwise distance of 256 samples against the real images', how close the samples' nearest
     training images are compared with real images' nearest other training image, and labkit.image_stats' figures.
+
+    record_only: a run that was tried and is not shipped (`labkit release --record-only`): the same measurements and
+    manifest ("shipped": false), its history and its last grid, but no weights and no other grids (a few hundred KB
+    instead of megabytes), so that notebook 04 can print and show what it did.
     """
     from ..config import get_profile
 
@@ -92,11 +90,13 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
         precision = state.get("precision", "auto")
     shipped = family.shipped_net(entry, cfg)
     weights, ship_metrics = family.ship(net, shipped, seed)
-    save_checkpoint({"config": asdict(cfg), "state_dict": weights, "epoch": epochs}, out / family.release_file)
+    if not record_only:
+        save_checkpoint({"config": asdict(cfg), "state_dict": weights, "epoch": epochs}, out / family.release_file)
     grids = family.release_grids(entry, state, net)  # {epoch: uint8 grid}
-    save_checkpoint(pack_grids(grids), out / "samples.pt")
+    last = max(grids)
+    save_checkpoint(pack_grids({last: grids[last]} if record_only else grids), out / "samples.pt")
     pictured = GRID_EPOCHS + ((epochs,) if epochs > GRID_EPOCHS[-1] else ())  # and the last, in a longer run
-    for e in pictured:
+    for e in () if record_only else pictured:
         if e in grids:
             family.save_grid(grids[e], out / f"epoch_{e:03d}.png")
     write_json({key: values for key, values in history.items() if key != "samples"}, out / "history.json")
@@ -112,6 +112,7 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
         "precision": precision, "train_seconds": round(sum(history["seconds"]), 1), "torch": torch.__version__,
         "metrics": {**(metrics or {}), **ship_metrics},
         "config": {key: value for key, value in asdict(cfg).items() if key not in ("amp", "channels_last")},
+        **({"shipped": False} if record_only else {}),
     }
     if art:
         manifest["figures"] = image_figures(*figures, grids)
@@ -264,6 +265,14 @@ def load_release(folder: str | Path | None = None, device: torch.device | str = 
 
 
 load_dcgan_release = load_release  # the notebooks' name (04, 05): the DCGAN releases
+
+
+def load_tried(folder: str | Path) -> tuple[torch.Tensor, dict, dict]:
+    """(its last fixed-noise grid, uint8; history; manifest) of a run recorded with `labkit release --record-only`
+    (tried for the full run and not shipped), every file checked against the manifest first."""
+    manifest, files = read_files(folder, "samples.pt", "history.json")
+    grids = unpack_grids(files["samples.pt"])
+    return grids[max(grids)], files["history.json"], manifest
 
 
 def changed_settings(manifest: dict) -> dict:
