@@ -6,7 +6,8 @@
 #   make weights train the shipped DCGAN (the seed's settings; resumes an interrupted run) and write weights/dcgan,
 #                the same with resize-convolution upsampling and reflection padding in G (the DCGAN study's finding),
 #                continued with a moving average of G, in weights/dcgan_reflect_ema, resize convolution with DiffAugment
-#                on D's inputs, continued with a moving average of G, in weights/dcgan_augment_ema, and record
+#                on D's inputs, continued with a moving average of G, in weights/dcgan_augment_ema, two more
+#                full-length runs at batch 32 measured and recorded without their weights (weights/dcgan_*_tried), and record
 #                notebook 03's GAN over 400 epochs in weights/gan_long_run, and notebook 06's GAN, WGAN-GP and SN-GAN
 #                over 3 seeds each in weights/gan_variants
 PYTHON ?= python3
@@ -55,6 +56,14 @@ AUGMENT_RUN := runs/release_augment
 TRAIN_AUGMENT := labkit train --model dcgan --config upsample=resize --config augment=color,translation,cutout --profile full --seed 0 --epochs 100 --precision $(PRECISION) --out $(AUGMENT_RUN) --image-every 20
 # ... continued for 60 more epochs with a moving average of G (decay 0.998: about the last 500 updates), which ships.
 TRAIN_AUGMENT_EMA := labkit train --model dcgan --config upsample=resize --config augment=color,translation,cutout --config ema=0.998 --profile full --seed 0 --epochs 160 --precision $(PRECISION) --out $(AUGMENT_RUN) --image-every 20 --resume
+# Full-length runs tried and not shipped (notebook 04, section 6): measured and recorded by `labkit release
+# --record-only` (manifest, history, last grid; no weights) in weights/dcgan_*_tried/. Four times the updates: the
+# reflect recipe in batches of 32, with an average of G from the start (the run was stopped after epoch 54 of 100;
+# these commands make the same run); and that with DiffAugment's translation and cutout on what D sees.
+B32_RUN := runs/release_b32
+TRAIN_B32 := labkit train --model dcgan --config upsample=resize --config pad=reflect --config ema=0.999 --batch-size 32 --profile full --seed 0 --epochs 54 --precision $(PRECISION) --out $(B32_RUN) --image-every 10
+TC_B32_RUN := runs/release_tc_b32
+TRAIN_TC_B32 := labkit train --model dcgan --config upsample=resize --config pad=reflect --config augment=translation,cutout --config ema=0.998 --batch-size 32 --profile full --seed 0 --epochs 50 --precision $(PRECISION) --out $(TC_B32_RUN) --image-every 10
 weights: setup
 	$(VENV)/bin/$(TRAIN_DCGAN) $(if $(wildcard $(RELEASE_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --run $(RELEASE_RUN)/dcgan.pt --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_DCGAN) [--resume]"
@@ -64,6 +73,10 @@ weights: setup
 	$(VENV)/bin/$(TRAIN_AUGMENT) $(if $(wildcard $(AUGMENT_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/$(TRAIN_AUGMENT_EMA)
 	$(VENV)/bin/labkit release --run $(AUGMENT_RUN)/dcgan.pt --out weights/dcgan_augment_ema --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_AUGMENT) [--resume]" --command "$(TRAIN_AUGMENT_EMA)"
+	$(VENV)/bin/$(TRAIN_B32) $(if $(wildcard $(B32_RUN)/dcgan.pt),--resume)
+	$(VENV)/bin/labkit release --record-only --run $(B32_RUN)/dcgan.pt --out weights/dcgan_reflect_b32_tried --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_B32) [--resume]"
+	$(VENV)/bin/$(TRAIN_TC_B32) $(if $(wildcard $(TC_B32_RUN)/dcgan.pt),--resume)
+	$(VENV)/bin/labkit release --record-only --run $(TC_B32_RUN)/dcgan.pt --out weights/dcgan_reflect_tc_b32_tried --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_TC_B32) [--resume]"
 	$(VENV)/bin/labkit study-dcgan --epochs 10 --every 2 --resume
 	$(VENV)/bin/labkit record-gan --epochs 400
 	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2

@@ -40,7 +40,8 @@ NOTEBOOKS = (
     Notebook("04_abstract_art_dcgan", trains=(Run("dcgan"),),
              releases={"dcgan": "dcgan", "dcgan_augment_ema": "dcgan", "dcgan_reflect_ema": "dcgan"},  # the seed's
              # recipe, resize convolution with DiffAugment and G's moving average, the study's reflection padding + average
-             records={"dcgan_study": ("dcgan",)}),
+             records={"dcgan_study": ("dcgan",), "dcgan_reflect_b32_tried": ("dcgan",),  # the study; two full runs
+                      "dcgan_reflect_tc_b32_tried": ("dcgan",)}),  # measured and not shipped (release --record-only)
     Notebook("05_comparison"),  # the models 01-04 left in runs/, and 04's release meeting most targets (best_release)
     Notebook("06_extensions", trains=(Run("vae", runs=8, epochs=10), Run("wgan_gp", epochs=3)),  # 6 beta-VAEs +
              records={"gan_variants": ("gan", "wgan_gp", "sngan")}),  # 2 CVAEs, quick epochs; the GAN losses compared
