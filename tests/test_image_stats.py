@@ -312,6 +312,9 @@ def test_the_summary_names_the_change_that_closes_each_gap_from_the_record():
     assert "the change to carry into a full-length run (it closes most of the stamped-artefact gap): no_texture" in text
     assert text.endswith("every run still stamps one pattern on all its samples (artefact index 0.20 to 0.70, "
                          "above 0.5): does not hold")
+    assert "after 220 updates every run" in text
+    longer = {**record, "runs": {**record["runs"], "reflect_b32_fp32": {**_run({"batch_size": 32}), "updates": [440, 880]}}}
+    assert "after 220 or 880 updates every run" in dcgan_study.summary(longer)  # a batch-32 run makes more
     record["runs"]["resize_conv"]["artefact_index"][-1] = 0.1
     assert "resize_conv closes 100% of that gap" in dcgan_study.summary(record).split("artefact_index:")[1].splitlines()[0]
     assert "no change closes a quarter of that gap (the most: float32, +0%)" in dcgan_study.summary(
