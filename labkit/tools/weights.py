@@ -57,20 +57,13 @@ def _network(model: str, config: dict):
 
 def release(run: str | Path, out: str | Path | None = None, *, commands: list[str], seed: int = 0,
             precision: str = "fp32", num_samples: int = 256, record_only: bool = False) -> dict:
-    """Export the finished run `run` of any registered model (a `labkit train` checkpoint; the model is read from it)
-    to `out` (default weights/<model>): what its family ships (a GAN: the generator, float16; an autoencoder: the
-    model) and its grids (labkit.families: release_file, ship, release_grids), history.json and the manifest, as
-    the module docstring lists them for a GAN. Returns the manifest.
-
-    Measured here, on the network that ships: what its family measures (a GAN: how much float16 changes its pixels)
-    and, for art (64x64 paintings), the sliced Wasserstein distance to held-out art (real-vs-real and noise for
-    scale), the mean pairwise distance of 256 samples against the real images', how close the samples' nearest
-    training images are compared with real images' nearest other training image, and labkit.image_stats' figures.
-
-    record_only: a run that was tried and is not shipped (`labkit release --record-only`): the same measurements and
-    manifest ("shipped": false), its history and its last grid, but no weights and no other grids (a few hundred KB
-    instead of megabytes), so that notebook 04 can print and show what it did.
-    """
+    """Export the finished run `run` of any registered model (a `labkit train` checkpoint) to `out` (default
+    weights/<model>): what its family ships (a GAN: the generator, float16; an autoencoder: the model), its grids,
+    history.json and the manifest (module docstring). Returns the manifest. Measured on the network that ships:
+    what its family measures (a GAN: float16's change to its pixels) and, for art, SWD to held-out art (real and
+    noise for scale), pairwise and nearest-training distances against the real images', and image_stats' figures.
+    record_only (`--record-only`): a run tried and not shipped: the same manifest ("shipped": false), its history and
+    last grid, no weights and no other grids (notebook 04 shows what it did)."""
     from ..config import get_profile
 
     run = Path(run)
