@@ -127,8 +127,7 @@ register(Entry("gan", "GAN", "gan", gan.GANConfig,
                lambda cfg: {"net_G": gan.Generator(cfg), "net_D": gan.Discriminator(cfg)}, notebook="03_mnist_gan"))
 register(Entry("dcgan", "DCGAN", "gan", dcgan.DCGANConfig,
                lambda cfg: dict(zip(("net_G", "net_D"), dcgan.build_dcgan(cfg))), dataset="art",
-               train_options=lambda cfg: ({"d_loss": gan.smoothed_discriminator_loss(cfg.real_label)}
-                                          if cfg.real_label != 1 else {}),  # the seed's loss, unless smoothed
+               train_options=dcgan.train_options,  # the seed's loss, unless smoothed or with R1
                notebook="04_abstract_art_dcgan"))
 register(Entry("cvae", "CVAE", "autoencoder", cvae.CVAEConfig, lambda cfg: {"net": cvae.CVAE(cfg)}, labels=True,
                prior=True, notebook="06_extensions"))

@@ -1,11 +1,11 @@
-"""DiffAugment (labkit/models/augment.py, DCGANConfig.augment): each transformation does what it says on random shapes,
+"""DiffAugment and ADA (labkit/models/augment.py, DCGANConfig.augment and ada_target): each transformation does what it says on random shapes,
 gradients pass through to G, and D augments in training passes only."""
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit.models.augment import POLICIES, color, cutout, diff_augment, translation
+from labkit.models.augment import POLICIES, adapt_probability, color, cutout, diff_augment, translation
 from labkit.models.dcgan import DCGANConfig, build_dcgan
 
 shapes = st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(2, 20), st.integers(2, 20))
@@ -115,3 +115,59 @@ def test_the_default_is_the_papers_discriminator():
     assert DCGANConfig().augment == "none"
     with pytest.raises(ValueError, match="augment"):
         DCGANConfig(augment="rotation")
+
+
+# ADA: the same transformations, each applied with a probability p that follows D's lead (DCGANConfig.ada_target)
+
+@settings(max_examples=40, deadline=None)
+@given(p=st.floats(0, 1), d_x=st.floats(0, 1), target=st.floats(0.01, 0.99))
+def test_adapt_probability_moves_p_one_step_towards_holding_d_at_the_target(p, d_x, target):
+    new = adapt_probability(p, d_x, target)
+    assert 0 <= new <= 1
+    if d_x > target:  # D ahead of its target: more augmentation
+        assert new == pytest.approx(min(1.0, p + 0.05))
+    else:
+        assert new == pytest.approx(max(0.0, p - 0.05))
+
+
+@settings(max_examples=20, deadline=None)
+@given(p=st.floats(0.05, 0.95), seed=st.integers(0, 2**16))
+def test_each_image_is_transformed_with_probability_p(p, seed):
+    torch.manual_seed(seed)
+    x = torch.rand(2000, 1, 4, 4) + 1  # no zeros: any cutout shows
+    out = diff_augment(x, "cutout", torch.tensor(p))
+    changed = (out != x).flatten(1).any(1).float()
+    kept = ~changed.bool()
+    assert torch.equal(out[kept], x[kept])  # an image not drawn is passed through untouched
+    assert abs(changed.mean().item() - p) < 0.05  # 2,000 draws: 4.5 standard deviations at p = 0.5
+    assert torch.equal(diff_augment(x, "translation,cutout", torch.tensor(0.0)), x)
+
+
+def test_ada_needs_transformations_and_a_target_between_0_and_1():
+    for bad in (dict(ada_target=0.6), dict(augment="translation,cutout", ada_target=1.0),
+                dict(augment="translation,cutout", ada_target=-0.1)):
+        with pytest.raises(ValueError, match="ada_target"):
+            DCGANConfig(**bad)
+    assert "augment_p" not in build_dcgan(DCGANConfig(augment="translation,cutout"))[1].state_dict()
+
+
+def test_a_run_with_ada_moves_p_after_every_epoch_keeps_it_in_the_checkpoint_and_resumes_it(tmp_path):
+    from labkit.checkpoint import load_checkpoint, prepare_out
+    from labkit.config import get_profile
+    from labkit.run import train_model
+
+    cfg = DCGANConfig(augment="translation,cutout", ada_target=0.01, ngf=4, ndf=4, latent_dim=8)  # D(x) above
+    # 0.01 from the start: p rises every epoch
+
+    def train(out, epochs, resume=False):
+        return train_model("dcgan", out=out, profile=get_profile("quick"), device=torch.device("cpu"), epochs=epochs,
+                           max_batches=2, progress=False, resume=resume, cfg=cfg)
+    whole = prepare_out(tmp_path / "whole")
+    nets, history = train(whole, 3)
+    assert history["augment_p"] == pytest.approx([0.05, 0.10, 0.15])
+    assert float(nets["net_D"].augment_p) == pytest.approx(0.15)
+    assert float(load_checkpoint(whole / "dcgan.pt")["nets"]["net_D"]["augment_p"]) == pytest.approx(0.15)
+    broken = prepare_out(tmp_path / "broken")
+    train(broken, 2)
+    nets, history = train(broken, 3, resume=True)
+    assert history["augment_p"] == pytest.approx([0.05, 0.10, 0.15])

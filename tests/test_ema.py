@@ -180,3 +180,56 @@ def test_label_smoothing_is_a_config_field_whose_default_is_the_seeds_loss():
     assert abs(float(grid[losses.argmin()]) - 0.9) < 0.01
     with pytest.raises(UsageError, match="real_label"):
         DCGANConfig(real_label=0.4)
+
+
+class _LinearD(torch.nn.Module):
+    """A D whose logit is w . x: its gradient in x is w for every image."""
+
+    def __init__(self, w: torch.Tensor):
+        super().__init__()
+        self.w = torch.nn.Parameter(w)
+
+    def logit(self, x: torch.Tensor) -> torch.Tensor:
+        return (x * self.w).sum(dim=[1, 2, 3])
+
+
+@settings(max_examples=25, deadline=None)
+@given(gamma=st.floats(0.01, 100), every=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_r1_is_gamma_half_the_squared_logit_gradient_every_nth_step_weighted_by_n(gamma, every, seed):
+    from labkit.models.dcgan import R1Penalty
+
+    torch.manual_seed(seed)
+    w = torch.randn(2, 3, 3)
+    net_D, x = _LinearD(w.clone()), torch.randn(4, 2, 3, 3)
+    penalty = R1Penalty(gamma, every)
+    values = [penalty(net_D, x, x) for _ in range(2 * every)]
+    expected = every * gamma / 2 * w.square().sum()
+    for i, value in enumerate(values, 1):
+        if i % every:
+            assert float(value) == 0
+        else:
+            torch.testing.assert_close(value, expected)
+    values[every - 1].backward()  # differentiable in D's weights: d/dw of every*gamma/2*|w|^2 = every*gamma*w
+    torch.testing.assert_close(net_D.w.grad, every * gamma * w)
+
+
+def test_r1_is_a_config_field_that_adds_the_penalty_to_ds_step():
+    from labkit.models.dcgan import R1Penalty, build_dcgan
+    from labkit.train import d_step
+
+    entry = registry.get("dcgan")
+    assert "penalty" not in entry.train_options(DCGANConfig())
+    options = entry.train_options(DCGANConfig(r1=2.0, real_label=0.9))
+    assert isinstance(options["penalty"], R1Penalty) and options["penalty"].gamma == 2.0 and "d_loss" in options
+    with pytest.raises(UsageError, match="r1"):
+        DCGANConfig(r1=-1.0)
+    torch.manual_seed(0)
+    net_G, net_D = build_dcgan(DCGANConfig(r1=10.0, **SMALL))
+    x, fake = torch.rand(8, 3, 64, 64) * 2 - 1, torch.rand(8, 3, 64, 64) * 2 - 1
+    net_D.eval()  # the same BatchNorm statistics in every pass: the loss with R1 is the loss without it plus R1
+    twin = copy.deepcopy(net_D)
+    plain = d_step(x, fake, twin, torch.optim.SGD(twin.parameters(), lr=0.0))[0]
+    r1 = R1Penalty(10.0, every=1)(net_D, x, fake).detach()
+    with_r1 = d_step(x, fake, net_D, torch.optim.SGD(net_D.parameters(), lr=0.0), penalty=R1Penalty(10.0, every=1))[0]
+    assert float(r1) > 0
+    torch.testing.assert_close(with_r1, plain + r1)

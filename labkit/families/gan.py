@@ -13,6 +13,7 @@ from .. import metrics
 from ..config import device_of, use_cuda_speedups
 from ..data.loader import from_gan_range
 from ..inference import gan_samples, generate
+from ..models.augment import adaptive_augment
 from ..train import GANLog, GANStep, fit_gan, sample_grids
 from .common import NUM_SAMPLES, _in_range, _save_png
 
@@ -114,6 +115,8 @@ class GANFamily:
         if "ema_G" in nets:  # G's moving average: follows every G step, gets its own statistics before each grid
             hook = opts["opt_G"].register_step_post_hook(ema_update(nets["ema_G"], nets["net_G"], cfg.ema))
             callbacks.insert(0, standing_statistics(nets["ema_G"]))
+        if getattr(cfg, "ada_target", 0):  # an augmentation probability that follows D's lead (models/augment.py)
+            callbacks.insert(0, adaptive_augment(nets["net_D"], cfg.ada_target))
         try:
             return fit_gan(nets["net_G"], nets["net_D"], train_x, opt_G=opts["opt_G"], opt_D=opts["opt_D"],
                            num_epochs=epochs, batch_size=batch_size,

@@ -65,11 +65,32 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
+def diff_augment(x: torch.Tensor, policy: str, p: torch.Tensor | None = None) -> torch.Tensor:
     """x (B, C, H, W) through each transformation named in `policy` ("color,translation,cutout"), in that order;
-    "none" returns x itself."""
+    "none" returns x itself. p: each image goes through each transformation with this probability, drawn apart
+    (ADA's p; adapt_probability); None: every image through every transformation (DiffAugment's)."""
     if policy == "none":
         return x
     for name in policy.split(","):
-        x = TRANSFORMS[name](x)
+        y = TRANSFORMS[name](x)
+        x = y if p is None else torch.where(_per_image(x) < p.to(x.dtype), y, x)
     return x
+
+
+def adapt_probability(p: float, d_x: float, target: float, step: float = 0.05) -> float:
+    """ADA's rule (Karras, Aittala, Hellsten, Laine, Lehtinen & Aila 2020, "Training Generative Adversarial
+    Networks with Limited Data", NeurIPS): when D calls the real images real more surely than `target` (its mean
+    D(x), what 04's balance plot shows, over the last epoch), D is pulling ahead, and p rises by `step`; otherwise it
+    falls by `step`; always within [0, 1]. The paper reads the sign of D's output every 4 batches and moves p by at
+    most 1 per 500k images; here, once per epoch, 0 to 1 takes 20 epochs (57k images at batch 32): a run of 50."""
+    return min(1.0, max(0.0, p + (step if d_x > target else -step)))
+
+
+def adaptive_augment(net_D: torch.nn.Module, target: float):
+    """A callback (epoch, history) for fit_gan: after every epoch, net_D.augment_p (a buffer, so checkpoints and
+    --resume keep it) moves by adapt_probability on the epoch's mean D(x), and history["augment_p"] records it."""
+    def callback(epoch: int, history: dict) -> None:
+        p = adapt_probability(float(net_D.augment_p), history["D_x"][-1], target)
+        net_D.augment_p.fill_(p)
+        history.setdefault("augment_p", []).append(p)
+    return callback
