@@ -183,6 +183,14 @@ def report(figures: dict, art: dict, *, name: str = "generated") -> str:
     return "\n".join(lines)
 
 
+def figures_line(name: str, figures: dict, keys=tuple(TARGETS), width: int = 38) -> str:
+    """A release's figures as its manifest recorded them (figures["samples"], figures["targets_met"]) on one line:
+    "  name   swd 0.10  spectrum_slope -2.33 ...  targets met 5 of 6" (notebook 04's comparisons)."""
+    met = figures["targets_met"]
+    return (f"  {name:{width}s} " + "  ".join(f"{key} {figures['samples'][key]:.2f}" for key in keys)
+            + f"  targets met {sum(met.values())} of {len(met)}")
+
+
 STAGE_FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio")
 
 
