@@ -113,8 +113,12 @@ def _cmd_record_gan_variants(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from .tools.weights import release, remeasure_release
+    from .tools.weights import release, remeasure_release, retire_release
 
+    if args.retire:
+        manifest = retire_release(args.retire)
+        print(f"labkit: retired {args.retire}: {', '.join(manifest['files'])} kept, with its manifest")
+        return 0
     if args.remeasure:
         manifest = remeasure_release(args.remeasure)
         met = manifest["figures"]["targets_met"]

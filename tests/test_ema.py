@@ -166,6 +166,37 @@ def test_a_run_recorded_but_not_shipped_keeps_its_figures_history_and_last_grid_
         load_tried(tmp_path / "tried")
 
 
+def test_a_retired_release_is_the_record_that_record_only_writes_and_a_changed_one_is_left_alone(tmp_path, capsys):
+    from labkit.cli import main
+    from labkit.tools.weights import WeightsError, load_tried, retire_release
+
+    out = prepare_out(tmp_path / "runs")
+    _train(out, 2)
+    shipped = release(out / "dcgan.pt", tmp_path / "release", commands=["test"], num_samples=16)
+    tried = release(out / "dcgan.pt", tmp_path / "tried", commands=["test"], num_samples=16, record_only=True)
+    _, grids, _, shipped = load_release(tmp_path / "release")  # the manifests as read back (JSON: lists, not tuples)
+    tried = load_tried(tmp_path / "tried")[2]
+    (tmp_path / "broken").mkdir()
+    for f in (tmp_path / "release").iterdir():
+        (tmp_path / "broken" / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "broken" / "history.json").write_text("{}")
+    with pytest.raises(WeightsError, match="history.json"):  # checked first: nothing is deleted
+        retire_release(tmp_path / "broken")
+    assert (tmp_path / "broken" / "generator.pt").is_file()
+    assert main(["release", "--retire", str(tmp_path / "release")]) == 0
+    assert "retired" in capsys.readouterr().out
+    retired = load_tried(tmp_path / "release")[2]
+    assert set(retired["files"]) == {"history.json", "samples.pt"} == {f.name for f in (tmp_path / "release").iterdir()
+                                                                        if f.name != "manifest.json"}
+    assert retired["shipped"] is False and retired["commands"][-1].startswith("labkit release --retire")
+    for key in set(shipped) - {"files", "commands", "shipped"}:
+        assert retired[key] == shipped[key] == tried[key], key
+    assert torch.equal(load_tried(tmp_path / "release")[0], grids[max(grids)])
+    assert retired["files"]["history.json"] == tried["files"]["history.json"]
+    with pytest.raises(WeightsError, match="already a record"):
+        retire_release(tmp_path / "release")
+
+
 def test_label_smoothing_is_a_config_field_whose_default_is_the_seeds_loss():
     from labkit.models.gan import discriminator_loss, smoothed_discriminator_loss
 

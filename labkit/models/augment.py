@@ -90,7 +90,7 @@ def adaptive_augment(net_D: torch.nn.Module, target: float):
     """A callback (epoch, history) for fit_gan: after every epoch, net_D.augment_p (a buffer, so checkpoints and
     --resume keep it) moves by adapt_probability on the epoch's mean D(x), and history["augment_p"] records it."""
     def callback(epoch: int, history: dict) -> None:
-        p = adapt_probability(float(net_D.augment_p), history["D_x"][-1], target)
+        p = round(adapt_probability(float(net_D.augment_p), history["D_x"][-1], target), 6)  # float32 noise off
         net_D.augment_p.fill_(p)
         history.setdefault("augment_p", []).append(p)
     return callback

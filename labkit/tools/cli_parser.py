@@ -111,6 +111,9 @@ def add_release(sub, handler) -> None:
     what.add_argument("--remeasure", type=_path, metavar="DIR",
                       help="score a shipped release (e.g. weights/dcgan) from its own files and rewrite its manifest "
                            "with today's figures (labkit.image_stats); its weights and grids stay as they are")
+    what.add_argument("--retire", type=_path, metavar="DIR",
+                      help="turn a shipped release (e.g. weights/dcgan_augment_ema) into a record, as --record-only "
+                           "writes one: its manifest, history and last grid stay, its weights and other grids go")
     release.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/<model>")
     release.add_argument("--command", action="append", default=[], metavar="TEXT",
                          help="the command that trained the run, for the manifest (repeatable)")

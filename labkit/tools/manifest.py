@@ -93,6 +93,28 @@ def read_files(folder: str | Path, *names: str, convert=None) -> tuple[dict, dic
         raise WeightsError(f"{display_path(folder)}: {e}; {FIX}") from None
 
 
+def retire_release(folder: str | Path) -> dict:
+    """Turn a shipped release (weights/<name>/) into the record of a run tried and not shipped, what `labkit release
+    --record-only` writes of a run: its manifest ("shipped": false, every figure kept), history.json and its last
+    fixed-noise grid; its weights and its other grids and pictures are deleted. Every file is checked against the
+    manifest first. `labkit release --retire DIR`: for a release whose run's checkpoint is gone, when a generator
+    that does better needs its room in weights/."""
+    from ..checkpoint import save_checkpoint
+
+    folder = Path(folder)
+    manifest, files = read_files(folder, "samples.pt", "history.json")
+    if manifest.get("shipped") is False:
+        raise WeightsError(f"{display_path(folder)}: already a record of a run not shipped; nothing to retire")
+    grids = unpack_grids(files["samples.pt"])
+    save_checkpoint(pack_grids({max(grids): grids[max(grids)]}), folder / "samples.pt")
+    for name in manifest["files"]:
+        if name not in ("samples.pt", "history.json"):
+            (folder / name).unlink()
+    info = {key: value for key, value in manifest.items() if key != "files"}
+    info.update(shipped=False, commands=info["commands"] + [f"labkit release --retire {display_path(folder)}"])
+    return write_manifest(folder, info)
+
+
 # --- a release manifest as table rows (README's gpu block, benchmarks/gpu_dcgan_summary.py) -----------------
 
 FIGURES = ("swd", "spectrum_slope", "artefact_index", "pairwise_ratio", "nearest_ratio", "nearest_min_ratio")

@@ -36,7 +36,7 @@ from ..config import display_path, machine
 from .gan_record import load_gan_record, record_gan_run  # noqa: F401 (their old home)
 from .manifest import (FIX, WeightsError, read_files, read_manifest, sha256, weights_dir,  # noqa: F401 (their old home)
                        write_json, write_manifest)
-from .manifest import pack_grids, unpack_grids
+from .manifest import pack_grids, retire_release, unpack_grids  # noqa: F401 (labkit release --retire)
 
 GRID_EPOCHS = (20, 40, 60, 80, 100)  # the seed lab's pictures of a 100-epoch run
 
