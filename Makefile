@@ -54,7 +54,9 @@ TRAIN_REFLECT_EMA := labkit train --model dcgan --config upsample=resize --confi
 # Resize convolution with DiffAugment (the study's diff_augment factor) against a D that overfits 2,872 paintings.
 AUGMENT_RUN := runs/release_augment
 TRAIN_AUGMENT := labkit train --model dcgan --config upsample=resize --config augment=color,translation,cutout --profile full --seed 0 --epochs 100 --precision $(PRECISION) --out $(AUGMENT_RUN) --image-every 20
-# ... continued for 60 more epochs with a moving average of G (decay 0.998: about the last 500 updates), which ships.
+# ... continued for 60 more epochs with a moving average of G (decay 0.998: about the last 500 updates), which shipped
+# until the ADA release below needed its room in weights/: it is recorded, not shipped (`labkit release --retire`
+# turned the release into this record; the commands below write the same record from the run).
 TRAIN_AUGMENT_EMA := labkit train --model dcgan --config upsample=resize --config augment=color,translation,cutout --config ema=0.998 --profile full --seed 0 --epochs 160 --precision $(PRECISION) --out $(AUGMENT_RUN) --image-every 20 --resume
 # Full-length runs tried and not shipped (notebook 04, section 6): measured and recorded by `labkit release
 # --record-only` (manifest, history, last grid; no weights) in weights/dcgan_*_tried/. Four times the updates: the
@@ -64,6 +66,13 @@ B32_RUN := runs/release_b32
 TRAIN_B32 := labkit train --model dcgan --config upsample=resize --config pad=reflect --config ema=0.999 --batch-size 32 --profile full --seed 0 --epochs 54 --precision $(PRECISION) --out $(B32_RUN) --image-every 10
 TC_B32_RUN := runs/release_tc_b32
 TRAIN_TC_B32 := labkit train --model dcgan --config upsample=resize --config pad=reflect --config augment=translation,cutout --config ema=0.998 --batch-size 32 --profile full --seed 0 --epochs 50 --precision $(PRECISION) --out $(TC_B32_RUN) --image-every 10
+# The same translation and cutout, each applied with a probability that adapts after every epoch to hold D's mean D(x)
+# at 0.7 (ADA, --config ada_target=0.7): its epoch-40 average ships as weights/dcgan_ada, and the same run continued to
+# epoch 60 is recorded, not shipped (notebook 04, end of section 6: the figures peaked near epoch 40 and fell after).
+ADA_RUN := runs/release_ada_b32
+TRAIN_ADA := labkit train --model dcgan --config upsample=resize --config pad=reflect --config augment=translation,cutout --config ada_target=0.7 --config ema=0.998 --batch-size 32 --profile full --seed 0 --epochs 40 --precision $(PRECISION) --out $(ADA_RUN) --image-every 10
+ADA60_RUN := runs/release_ada60_b32
+TRAIN_ADA_60 := labkit train --model dcgan --config upsample=resize --config pad=reflect --config augment=translation,cutout --config ada_target=0.7 --config ema=0.998 --batch-size 32 --profile full --seed 0 --epochs 60 --precision $(PRECISION) --out $(ADA60_RUN) --image-every 10 --resume
 weights: setup
 	$(VENV)/bin/$(TRAIN_DCGAN) $(if $(wildcard $(RELEASE_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --run $(RELEASE_RUN)/dcgan.pt --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_DCGAN) [--resume]"
@@ -72,11 +81,16 @@ weights: setup
 	$(VENV)/bin/labkit release --run $(REFLECT_RUN)/dcgan.pt --out weights/dcgan_reflect_ema --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_REFLECT) [--resume]" --command "$(TRAIN_REFLECT_EMA)"
 	$(VENV)/bin/$(TRAIN_AUGMENT) $(if $(wildcard $(AUGMENT_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/$(TRAIN_AUGMENT_EMA)
-	$(VENV)/bin/labkit release --run $(AUGMENT_RUN)/dcgan.pt --out weights/dcgan_augment_ema --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_AUGMENT) [--resume]" --command "$(TRAIN_AUGMENT_EMA)"
+	$(VENV)/bin/labkit release --record-only --run $(AUGMENT_RUN)/dcgan.pt --out weights/dcgan_augment_ema --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_AUGMENT) [--resume]" --command "$(TRAIN_AUGMENT_EMA)"
 	$(VENV)/bin/$(TRAIN_B32) $(if $(wildcard $(B32_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --record-only --run $(B32_RUN)/dcgan.pt --out weights/dcgan_reflect_b32_tried --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_B32) [--resume]"
 	$(VENV)/bin/$(TRAIN_TC_B32) $(if $(wildcard $(TC_B32_RUN)/dcgan.pt),--resume)
 	$(VENV)/bin/labkit release --record-only --run $(TC_B32_RUN)/dcgan.pt --out weights/dcgan_reflect_tc_b32_tried --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_TC_B32) [--resume]"
+	$(VENV)/bin/$(TRAIN_ADA) $(if $(wildcard $(ADA_RUN)/dcgan.pt),--resume)
+	$(VENV)/bin/labkit release --run $(ADA_RUN)/dcgan.pt --out weights/dcgan_ada --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_ADA) [--resume]"
+	$(if $(wildcard $(ADA60_RUN)/dcgan.pt),,mkdir -p $(ADA60_RUN) && cp $(ADA_RUN)/dcgan.pt $(ADA60_RUN)/)
+	$(VENV)/bin/$(TRAIN_ADA_60)
+	$(VENV)/bin/labkit release --record-only --run $(ADA60_RUN)/dcgan.pt --out weights/dcgan_ada_60_tried --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_ADA) [--resume]" --command "$(TRAIN_ADA_60)"
 	$(VENV)/bin/labkit study-dcgan --epochs 10 --every 2 --resume
 	$(VENV)/bin/labkit record-gan --epochs 400
 	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2

@@ -38,10 +38,12 @@ NOTEBOOKS = (
     Notebook("03_mnist_gan", trains=(Run("gan"), Run("gan", epochs=4, max_batches=20)),  # + the frozen-G run
              records={"gan_long_run": ("gan",)}),  # the same GAN trained to 400 epochs (record_gan_run)
     Notebook("04_abstract_art_dcgan", trains=(Run("dcgan"),),
-             releases={"dcgan": "dcgan", "dcgan_augment_ema": "dcgan", "dcgan_reflect_ema": "dcgan"},  # the seed's
-             # recipe, resize convolution with DiffAugment and G's moving average, the study's reflection padding + average
-             records={"dcgan_study": ("dcgan",), "dcgan_reflect_b32_tried": ("dcgan",),  # the study; two full runs
-                      "dcgan_reflect_tc_b32_tried": ("dcgan",)}),  # measured and not shipped (release --record-only)
+             releases={"dcgan": "dcgan", "dcgan_reflect_ema": "dcgan", "dcgan_ada": "dcgan"},  # the seed's recipe,
+             # the study's reflection padding + G's moving average, and that with ADA in batches of 32 (+ average)
+             records={"dcgan_study": ("dcgan",), "dcgan_augment_ema": ("dcgan",),  # the study; full runs measured
+                      "dcgan_reflect_b32_tried": ("dcgan",), "dcgan_reflect_tc_b32_tried": ("dcgan",),  # and not
+                      "dcgan_ada_60_tried": ("dcgan",)}),  # shipped (release --record-only; the DiffAugment release,
+             # retired with release --retire; the ADA run continued past the epoch that ships)
     Notebook("05_comparison"),  # the models 01-04 left in runs/, and 04's release meeting most targets (best_release)
     Notebook("06_extensions", trains=(Run("vae", runs=8, epochs=10), Run("wgan_gp", epochs=3)),  # 6 beta-VAEs +
              records={"gan_variants": ("gan", "wgan_gp", "sngan")}),  # 2 CVAEs, quick epochs; the GAN losses compared

@@ -12,13 +12,15 @@ from labkit.tools.weights import FIX, WeightsError, load_dcgan_release, load_gan
 
 DCGAN = ROOT / "weights" / "dcgan"
 REFLECT = ROOT / "weights" / "dcgan_reflect_ema"  # issue 20's study's change, trained for the full run + average
-AUGMENT = ROOT / "weights" / "dcgan_augment_ema"  # and that with DiffAugment, continued with G's moving average
+AUGMENT = ROOT / "weights" / "dcgan_augment_ema"  # resize + DiffAugment + G's moving average: retired to a record
+ADA = ROOT / "weights" / "dcgan_ada"  # the reflect recipe in batches of 32 with ADA and G's moving average
 LONG_RUN = ROOT / "weights" / "gan_long_run"
 VARIANTS = ROOT / "weights" / "gan_variants"
 
 
-@pytest.mark.parametrize("folder", [DCGAN, REFLECT, AUGMENT, LONG_RUN, VARIANTS],
-                         ids=["dcgan", "dcgan_reflect_ema", "dcgan_augment_ema", "gan_long_run", "gan_variants"])
+@pytest.mark.parametrize("folder", [DCGAN, REFLECT, AUGMENT, ADA, LONG_RUN, VARIANTS],
+                         ids=["dcgan", "dcgan_reflect_ema", "dcgan_augment_ema", "dcgan_ada", "gan_long_run",
+                              "gan_variants"])
 def test_shipped_files_match_their_manifest(folder):
     manifest = read_manifest(folder)
     assert manifest["files"] and manifest["commands"][0].startswith("make weights")
@@ -33,18 +35,28 @@ def test_everything_under_weights_is_at_most_40_mb():  # issue 20's budget for t
 
 @pytest.mark.parametrize("folder, upsample, pad, augment, epochs", [
     (DCGAN, "transposed", "zeros", "none", 100), (REFLECT, "resize", "reflect", "none", 160),
-    (AUGMENT, "resize", "zeros", "color,translation,cutout", 160)], ids=["dcgan", "dcgan_reflect_ema", "dcgan_augment_ema"])
+    (ADA, "resize", "reflect", "translation,cutout", 40)], ids=["dcgan", "dcgan_reflect_ema", "dcgan_ada"])
 def test_the_shipped_dcgan_loads_and_draws(folder, upsample, pad, augment, epochs):
     net_G, grids, history, manifest = load_dcgan_release(folder)
     assert net_G.cfg.upsample == upsample == manifest.get("config", {}).get("upsample", "transposed")
     assert net_G.cfg.pad == pad == manifest.get("config", {}).get("pad", "zeros")
     assert net_G.cfg.augment == augment == manifest.get("config", {}).get("augment", "none")
     assert manifest["epochs"] == len(history["Loss_D"]) == epochs and max(grids) == epochs
-    assert {20, 40, 60, 80, 100} <= set(grids) and grids[epochs].dtype == torch.uint8
+    assert {e for e in (20, 40, 60, 80, 100) if e <= epochs} <= set(grids) and grids[epochs].dtype == torch.uint8
     assert (manifest.get("generator", "net_G") == "ema_G") == (manifest.get("config", {}).get("ema", 0) > 0)
     with torch.no_grad():
         x = net_G(torch.randn(2, net_G.cfg.latent_dim, 1, 1))
     assert x.shape == (2, 3, 64, 64) and x.abs().max() <= 1
+
+
+def test_the_retired_diffaugment_release_is_a_record_with_its_figures_and_last_grid():
+    from labkit.tools.weights import load_tried
+
+    grid, history, manifest = load_tried(AUGMENT)
+    assert manifest["shipped"] is False and set(manifest["files"]) == {"history.json", "samples.pt"}
+    assert manifest["epochs"] == len(history["Loss_D"]) == 160 and grid.shape == (25, 3, 64, 64)
+    assert manifest["commands"][-1] == "labkit release --retire weights/dcgan_augment_ema"
+    assert manifest["config"]["augment"] == "color,translation,cutout" and "net_G" in manifest["figures"]
 
 
 def test_a_release_records_its_figures_and_which_targets_they_meet():
