@@ -183,14 +183,13 @@ class Discriminator(nn.Module):
         self.register_buffer("augment_p", torch.zeros(()) if cfg.ada_target else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training:  # DiffAugment (cfg.augment; "none" by default): training passes only, never evaluation
-            x = diff_augment(x, self.cfg.augment, self.augment_p)
-        return self.sigmoid(self.logit(x, augmented=True)).view(-1)  # (B, 1, 1, 1) -> (B,)
+        return self.sigmoid(self.logit(x)).view(-1)  # (B, 1, 1, 1) -> (B,)
 
-    def logit(self, x: torch.Tensor, *, augmented: bool = False) -> torch.Tensor:
+    def logit(self, x: torch.Tensor) -> torch.Tensor:
         """D's logit (B, 1, 1, 1), log D(x) / (1 - D(x)), in float32 even under autocast (so that D(x) near 0 or 1
-        keeps its precision); a training pass augments x first unless `augmented` says forward already did."""
-        if self.training and not augmented:
+        keeps its precision). A training pass augments x first (cfg.augment, "none" by default; with ADA's
+        probability where cfg.ada_target asks for it); evaluation never does."""
+        if self.training:
             x = diff_augment(x, self.cfg.augment, self.augment_p)
         return self.main(x).float()
 
@@ -199,8 +198,8 @@ class R1Penalty:
     """gamma/2 * the mean over real images x of |grad_x logit D(x)|^2 (R1, Mescheder et al. 2018), a `penalty` for
     labkit.train.d_step: it flattens D around the real images, where a D that wins sharpens (`fake` is not used).
     D's logit rather than D(x): the sigmoid's slope vanishes exactly where D is sure. Lazily (StyleGAN2, Karras et
-    al. 2020): on every `every`-th D step only, weighted by `every`, since a double backward in float32 costs about
-    four of D's bfloat16 steps (0.8 s against 0.2 s at batch 32 on one core here); 0 on the other steps."""
+    al. 2020): on every `every`-th D step only, weighted by `every`, since its double backward in float32 costs
+    more than a whole bfloat16 D step; 0 on the other steps."""
 
     def __init__(self, gamma: float, every: int = 16):
         self.gamma, self.every, self.calls = gamma, every, 0
