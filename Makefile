@@ -91,6 +91,7 @@ weights: setup
 	$(if $(wildcard $(ADA60_RUN)/dcgan.pt),,mkdir -p $(ADA60_RUN) && cp $(ADA_RUN)/dcgan.pt $(ADA60_RUN)/)
 	$(VENV)/bin/$(TRAIN_ADA_60)
 	$(VENV)/bin/labkit release --record-only --run $(ADA60_RUN)/dcgan.pt --out weights/dcgan_ada_60_tried --precision $(PRECISION) --command "make weights PRECISION=$(PRECISION)" --command "$(TRAIN_ADA) [--resume]" --command "$(TRAIN_ADA_60)"
+	$(VENV)/bin/labkit train-forms --images 16000 --epochs 10
 	$(VENV)/bin/labkit study-dcgan --epochs 10 --every 2 --resume
 	$(VENV)/bin/labkit record-gan --epochs 400
 	$(VENV)/bin/labkit record-gan-variants --updates 2100 --every 210 --seeds 0 1 2

@@ -13,6 +13,7 @@ _SCHEMES = torch.tensor([  # hue offsets (fractions of the colour wheel) from a 
     [0.00, 0.42, 0.58, 0.03, 0.50],  # split complementary
 ])
 _SHAPES = ("circle", "rectangle", "blob", "ring", "stripes", "line")
+SHAPES = _SHAPES  # the kinds of form a painting holds, in the order of synthetic_art_with_forms' counts
 _SHAPE_ODDS = torch.tensor([0.22, 0.24, 0.20, 0.10, 0.14, 0.10])  # how often each shape is drawn
 
 
@@ -72,9 +73,10 @@ def _shape_distance(kind: str, p: torch.Tensor, xs: torch.Tensor, ys: torch.Tens
 
 
 def _paint(b: int, xs: torch.Tensor, ys: torch.Tensor, g: torch.Generator, *, num_layers: int = 8,
-           texture: bool = True) -> torch.Tensor:
+           texture: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """b synthetic paintings as float32 (b, 3, S, S) in [0, 1]: background, shapes, then texture (drawn either way,
-    so texture=False gives the same paintings without it)."""
+    so texture=False gives the same paintings without it); and how many shapes of each kind show, (b, len(_SHAPES))
+    int64 (see _visible). Counting draws no random numbers, so the paintings are the same either way."""
     S = xs.shape[-1]
     pal = _palette(b, g)  # (b, K, 3)
     K, rows = pal.shape[1], torch.arange(b)
@@ -89,10 +91,12 @@ def _paint(b: int, xs: torch.Tensor, ys: torch.Tensor, g: torch.Generator, *, nu
     c0, c1 = torch.randint(K, (2, b), generator=g)
     img = pal[rows, c0, :, None, None].lerp(pal[rows, c1, :, None, None], t)  # (b, 3, S, S)
     # (2) shapes, painted back to front; each image uses a random subset of the layers
-    kinds = torch.multinomial(_SHAPE_ODDS, b * num_layers, replacement=True, generator=g).view(b, num_layers)
+    kinds = torch.multinomial(_SHAPE_ODDS, b * max(num_layers, 1), replacement=True,  # num_layers=0: no shapes
+                              generator=g).view(b, -1)[:, :num_layers]
+    alphas, contrasts = torch.zeros(2, b, num_layers, S, S)  # each layer's coverage and contrast, for _visible
     busy = 0.35 + 0.6 * torch.rand(b, 1, generator=g)
     active = torch.rand(b, num_layers, generator=g) < busy
-    active[:, 0] = True  # at least one shape per painting
+    active[:, :1] = True  # at least one shape per painting (with num_layers > 0)
     for layer in range(num_layers):
         p = torch.rand(b, 12, generator=g)  # shape settings
         ca, cb = torch.randint(K, (2, b), generator=g)
@@ -109,6 +113,8 @@ def _paint(b: int, xs: torch.Tensor, ys: torch.Tensor, g: torch.Generator, *, nu
         alpha = torch.sigmoid(-dist * sharp[on, None, None]) * opacity[on, None, None]  # (m, S, S)
         tf = 0.5 + 0.5 * (xs * fill_dir[on].cos() + ys * fill_dir[on].sin())  # (m, S, S)
         fill = pal[on, ca[on], :, None, None].lerp(pal[on, cb[on], :, None, None], tf[:, None])  # (m, 3, S, S)
+        alphas[on, layer] = alpha
+        contrasts[on, layer] = (fill - img[on]).abs().mean(1)  # how far the paint is from what it covers
         img[on] = img[on].lerp_(fill, alpha[:, None])
     # (3) texture: a low-frequency colour wash, brush streaks, grain, and (sometimes) splatter
     plain = img.clone()
@@ -121,7 +127,25 @@ def _paint(b: int, xs: torch.Tensor, ys: torch.Tensor, g: torch.Generator, *, nu
     splatter = torch.rand(b, 1, S, S, generator=g) < 0.03 * (torch.rand(b, 1, 1, 1, generator=g) < 0.25)
     dots = pal[rows, torch.randint(K, (b,), generator=g), :, None, None]  # (b, 3, 1, 1)
     img = torch.where(splatter, dots, img)
-    return (img if texture else plain).clamp_(0, 1)
+    shown = _visible(alphas, contrasts)  # (b, num_layers)
+    counts = torch.zeros(b, len(_SHAPES), dtype=torch.int64).scatter_add_(1, kinds, shown.long())
+    return (img if texture else plain).clamp_(0, 1), counts
+
+
+def _visible(alphas: torch.Tensor, contrasts: torch.Tensor, *, min_shown: float = 0.4, min_contrast: float = 0.1,
+             min_area: float = 1e-3) -> torch.Tensor:
+    """Which layers a viewer can see as a form: (b, L, S, S) coverages and contrasts -> (b, L) bool.
+
+    A shape counts when at least `min_shown` of it is left uncovered by the layers painted over it, what shows
+    differs from what it covers by at least `min_contrast` (mean |RGB difference| in [0, 1]), and what shows covers
+    at least `min_area` of the canvas (4 pixels at 64x64).
+    """
+    above = torch.flip(torch.cumprod(torch.flip(1 - alphas, [1]), 1), [1])  # (b, L, S, S): uncovered by layers >= l
+    left = alphas * torch.cat([above[:, 1:], torch.ones_like(above[:, :1])], 1)  # the part layers > l leave
+    own, shows = alphas.sum((-2, -1)), left.sum((-2, -1))
+    contrast = (left * contrasts).sum((-2, -1)) / shows.clamp_min(1e-8)
+    canvas = alphas.shape[-1] * alphas.shape[-2]
+    return (shows >= min_shown * own) & (contrast >= min_contrast) & (shows >= min_area * canvas) & (own > 0)
 
 
 def synthetic_abstract_art(n: int, *, size: int = 64, seed: int = 0, batch_size: int = 256,
@@ -135,12 +159,23 @@ def synthetic_abstract_art(n: int, *, size: int = 64, seed: int = 0, batch_size:
     All of it is vectorised over a batch of images, so thousands take seconds on a CPU. texture=False paints the
     same images without the texture layer (the DCGAN study's "is it the data?" run).
     """
+    return synthetic_art_with_forms(n, size=size, seed=seed, batch_size=batch_size, texture=texture)[0]
+
+
+def synthetic_art_with_forms(n: int, *, size: int = 64, seed: int = 0, batch_size: int = 256, texture: bool = True,
+                             num_layers: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """synthetic_abstract_art's paintings and, for each, how many shapes of each kind in SHAPES it shows:
+    (n, 3, size, size) in [-1, 1] and (n, len(SHAPES)) int64. A shape counts when a viewer can see it: mostly
+    uncovered by the shapes painted over it, in a colour that stands out from what it covers (_visible). The labels
+    the form detector (labkit.forms) learns from; the same paintings as synthetic_abstract_art for the same seed.
+    num_layers=0 paints no shapes at all: background and texture only, the detector's colour fields."""
     if n <= 0 or size <= 0:
         raise ValueError(f"n and size must be positive, got n={n}, size={size}")
     g = torch.Generator().manual_seed(seed)
     line = torch.linspace(-1, 1, size)
     ys, xs = torch.meshgrid(line, line, indexing="ij")  # (S, S) pixel coordinates in [-1, 1]
-    out = torch.empty(n, 3, size, size)
+    out, counts = torch.empty(n, 3, size, size), torch.empty(n, len(_SHAPES), dtype=torch.int64)
     for start in range(0, n, batch_size):
-        out[start:start + batch_size] = _paint(min(batch_size, n - start), xs, ys, g, texture=texture)
-    return out.mul_(2).sub_(1)  # [0, 1] -> [-1, 1]
+        out[start:start + batch_size], counts[start:start + batch_size] = _paint(
+            min(batch_size, n - start), xs, ys, g, texture=texture, num_layers=num_layers)
+    return out.mul_(2).sub_(1), counts  # [0, 1] -> [-1, 1]

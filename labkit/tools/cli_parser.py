@@ -154,6 +154,18 @@ def add_study_dcgan(sub, handler) -> None:
     study.set_defaults(func=handler)
 
 
+def add_train_forms(sub, handler) -> None:
+    """`labkit train-forms`: the form detector notebook 04 looks through."""
+    forms = sub.add_parser("train-forms", help="train the detector that counts the synthetic gallery's shapes "
+                                               "(notebook 04)",
+                           description="Train labkit.forms' detector on --images synthetic paintings it knows the "
+                                       "shapes of, check it on 1,000 others and write weights/form_detector/.")
+    forms.add_argument("--images", type=_count(10 ** 6), default=16_000, metavar="N")
+    forms.add_argument("--epochs", type=_count(MAX_EPOCHS), default=10, metavar="N")
+    forms.add_argument("--out", type=_path, default=None, metavar="DIR", help="default: weights/form_detector")
+    forms.set_defaults(func=handler)
+
+
 def add_record_gan_variants(sub, handler) -> None:
     """`labkit record-gan-variants`: the GAN variants over seeds."""
     variants = sub.add_parser("record-gan-variants", help="train the BCE GAN, WGAN-GP and SN-GAN over several seeds and "
