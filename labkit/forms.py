@@ -8,15 +8,17 @@ shows), so a small CNN learns to say which of the six kinds -- circle, rectangle
 
     shapes_per_image  how many shapes an image shows, as the detector counts them, averaged over the images
     shape_ratio       shapes_per_image of the samples / that of held-out art: near 1 when the samples show as many
-                      forms as paintings do, near 0 for colour fields
+                      forms as paintings do (near 0 for the colour fields it learnt from)
     form_fd_ratio     Frechet distance of the detector's features to the training art's, samples over held-out art
                       (1: as close to the gallery's forms as paintings the detector never saw)
 
 Which kind a shape is, the detector learns little of (held-out accuracy near the base rates: circles, blobs and
 rings blur into each other at 64x64), so the figures use its count and its features; the per-kind head stays as a
-second task that helps it learn them. The detector learns from synthetic paintings of seeds no model trains on (TRAIN_SEED, CHECK_SEED), and from images
-that show no shape (the painter's background and texture alone, colour fields), so a generator that paints no forms
-counts near zero; it is a yardstick for the synthetic gallery, and on the Kaggle paintings only a rough guide.
+second task that helps it learn them. It learns from synthetic paintings of seeds no model trains on (TRAIN_SEED,
+CHECK_SEED) and from images that show no shape (the painter's background and texture alone, colour fields). The
+count is still a learned judge that images unlike its lessons can fool (notebook 04: it counts more shapes in the
+seed recipe's grid-covered colour fields than in paintings); the form distance is the figure to read, against art
+blurred by a few pixels (blurred). A yardstick for the synthetic gallery; on the Kaggle paintings a rough guide.
 `labkit train-forms` trains it and writes weights/form_detector (load_form_detector checks it).
 """
 from __future__ import annotations
@@ -178,17 +180,21 @@ def blurred(x: torch.Tensor, pixels: int) -> torch.Tensor:
     return F.avg_pool2d(F.pad(x, (pad, pad, pad, pad), mode="reflect"), pixels, stride=1)
 
 
-def form_figures(det: FormDetector, samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor) -> dict:
-    """The module docstring's figures for `samples` against the training art `train` and `held_out` art, all
-    (N, 3, 64, 64) in [-1, 1]. Compare form_fd_ratio only between sample sets of the same size (the Frechet
-    distance's bias depends on N)."""
-    n = min(len(samples), len(held_out))
-    count, art_count = detect(det, samples[:n])[1], detect(det, held_out[:n])[1]
+def form_figures(det: FormDetector, sets: dict[str, torch.Tensor], train: torch.Tensor,
+                 held_out: torch.Tensor) -> dict[str, dict]:
+    """{name: the module docstring's figures} for each set of images in `sets`, against the training art `train`
+    and `held_out` art, all (N, 3, 64, 64) in [-1, 1] (the training art's features are computed once). Compare
+    form_fd_ratio only between sets of the same size (the Frechet distance's bias depends on N)."""
     f_train = features(det, train)
-    fd = frechet_distance(features(det, samples[:n]), f_train)
-    fd_art = frechet_distance(features(det, held_out[:n]), f_train)
-    return {"shapes_per_image": float(count.mean()), "art_shapes_per_image": float(art_count.mean()),
-            "shape_ratio": float(count.mean() / art_count.mean()), "form_fd_ratio": float(fd / fd_art)}
+    art_count = detect(det, held_out)[1].mean()
+    fd_art = frechet_distance(features(det, held_out), f_train)
+    out = {}
+    for name, x in sets.items():
+        count = detect(det, x)[1].mean()
+        out[name] = {"shapes_per_image": float(count), "art_shapes_per_image": float(art_count),
+                     "shape_ratio": float(count / art_count),
+                     "form_fd_ratio": float(frechet_distance(features(det, x), f_train) / fd_art)}
+    return out
 
 
 def write_form_detector(out: str | Path | None, *, images: int, epochs: int, commands: list[str]) -> dict:

@@ -202,21 +202,27 @@ def remeasure_release(folder: str | Path, *, seed: int = 0, num_samples: int = 2
     cfg = {key: value for key, value in asdict(net_G.cfg).items() if key not in ("amp", "channels_last")}
     info = {key: value for key, value in manifest.items() if key != "files"}
     again = f"labkit release --remeasure {display_path(folder)}"
-    info.update(config=cfg, figures=image_figures(fake, art, held_out, other_art, grids),
-                commands=[c for c in info["commands"] if c != again] + [again])
+    figures = image_figures(fake, art, held_out, other_art, grids)
+    if "net_G" in manifest.get("figures", {}):  # G itself, where its average ships: only the run had it, so keep it
+        figures["net_G"] = manifest["figures"]["net_G"]
+    info.update(config=cfg, figures=figures, commands=[c for c in info["commands"] if c != again] + [again])
     return write_manifest(folder, info)
 
 
 def image_figures(fake: torch.Tensor, art: torch.Tensor, held_out: torch.Tensor, other_art: torch.Tensor,
                   grids: dict[int, torch.Tensor]) -> dict:
     """labkit.image_stats' figures of a release, for its manifest: its samples and other held-out art scored the
-    same way (256 each, against the whole training set), which targets the samples meet, and every kept epoch's
-    fixed-noise grid (25 samples) beside 25 other paintings ("stages", notebook 04)."""
+    same way (256 each, against the whole training set), which targets the samples meet, labkit.forms' figures of
+    both (the form detector's shape count and form distance), and every kept epoch's fixed-noise grid (25 samples)
+    beside 25 other paintings ("stages", notebook 04)."""
+    from ..forms import form_figures, load_form_detector
     from ..image_stats import art_figures
 
     reference = _rounded(art_figures(other_art, art, held_out))
     n = len(next(iter(grids.values())))
+    forms = form_figures(load_form_detector()[0], {"samples": fake, "art": other_art}, art, held_out)
     return {**scored(fake, art, held_out, reference), "art": reference,
+            "forms": {name: _rounded(f) for name, f in forms.items()},
             "stages": {str(e): _rounded(art_figures(g.float() / 127.5 - 1, art, held_out[:n])) for e, g in grids.items()},
             "stage_art": _rounded(art_figures(other_art[:n], art, held_out[:n]))}
 
