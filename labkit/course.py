@@ -42,8 +42,9 @@ NOTEBOOKS = (
              # the study's reflection padding + G's moving average, and that with ADA in batches of 32 (+ average)
              records={"dcgan_study": ("dcgan",), "dcgan_augment_ema": ("dcgan",),  # the study; full runs measured
                       "dcgan_reflect_b32_tried": ("dcgan",), "dcgan_reflect_tc_b32_tried": ("dcgan",),  # and not
-                      "dcgan_ada_60_tried": ("dcgan",)}),  # shipped (release --record-only; the DiffAugment release,
-             # retired with release --retire; the ADA run continued past the epoch that ships)
+                      "dcgan_ada_60_tried": ("dcgan",), "dcgan_ada_r1_tried": ("dcgan",)}),  # shipped (release
+             # --record-only; the DiffAugment release, retired with release --retire; the ADA run continued past the
+             # epoch that ships; ADA with R1)
     Notebook("05_comparison"),  # the models 01-04 left in runs/, and 04's release meeting most targets (best_release)
     Notebook("06_extensions", trains=(Run("vae", runs=8, epochs=10), Run("wgan_gp", epochs=3)),  # 6 beta-VAEs +
              records={"gan_variants": ("gan", "wgan_gp", "sngan")}),  # 2 CVAEs, quick epochs; the GAN losses compared

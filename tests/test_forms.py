@@ -75,9 +75,9 @@ def test_the_shipped_detector_is_checked_and_repeats_its_manifest():
 def test_form_distance_is_one_for_paintings_and_grows_as_their_edges_go():
     det, _ = forms.load_form_detector()
     train, held = synth.synthetic_abstract_art(1024, seed=0), synth.synthetic_abstract_art(256, seed=1)
-    distance = [forms.form_figures(det, x, train, held)["form_fd_ratio"]
-                for x in (synth.synthetic_abstract_art(256, seed=2), forms.blurred(held, 5), forms.blurred(held, 9),
-                          torch.rand(256, 3, 64, 64) * 2 - 1)]
+    sets = {"art": synth.synthetic_abstract_art(256, seed=2), "5 px": forms.blurred(held, 5),
+            "9 px": forms.blurred(held, 9), "noise": torch.rand(256, 3, 64, 64) * 2 - 1}
+    distance = [f["form_fd_ratio"] for f in forms.form_figures(det, sets, train, held).values()]
     assert distance[0] == pytest.approx(1, abs=0.5) and distance == sorted(distance)
     assert distance[1] > 4 * distance[0] and distance[-1] > 100
 
