@@ -140,6 +140,8 @@ def test_a_release_of_a_run_with_ema_ships_the_average(tmp_path):
     trained = manifest["figures"]["net_G"]  # G itself, scored like the average that ships: what averaging did
     assert set(trained["samples"]) == set(manifest["figures"]["samples"]) == set(trained["targets_met"])
     assert trained["samples"] != manifest["figures"]["samples"]
+    shipped_forms, g_forms = manifest["figures"]["forms"]["samples"], trained["forms"]["samples"]  # labkit.forms' too
+    assert set(g_forms) == set(shipped_forms) and g_forms["form_fd_ratio"] != shipped_forms["form_fd_ratio"]
     net_G, _, _, _ = load_release(tmp_path / "release")
     z = torch.randn(2, 8, 1, 1)
     with torch.no_grad():

@@ -33,6 +33,7 @@ import torch
 from .. import course
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights, saved_config, save_checkpoint
 from ..config import display_path, machine
+from ..forms import form_figures, load_form_detector
 from .gan_record import load_gan_record, record_gan_run  # noqa: F401 (their old home)
 from .manifest import (FIX, WeightsError, read_files, read_manifest, sha256, weights_dir,  # noqa: F401 (their old home)
                        write_json, write_manifest)
@@ -115,14 +116,15 @@ def release(run: str | Path, out: str | Path | None = None, *, commands: list[st
 
 
 def _g_itself(state: dict, run: Path, figures: tuple, reference: dict, seed: int) -> dict:
-    """scored() of the run's G itself, not the moving average that ships, on the shipped samples' noise."""
+    """scored() and labkit.forms' figures of the run's G itself, not the average that ships, on its samples' noise."""
     _, _, net_G = _network(state["model"], state["config"])
     load_weights(net_G, state["nets"]["net_G"], name="net_G", path=run)
     shipped_fake, art, held_out, _ = figures
     with torch.no_grad():  # the noise of _art_metrics' samples
         fake = net_G.eval()(torch.randn(len(shipped_fake), *net_G.latent_shape,
                                         generator=torch.Generator().manual_seed(seed + 1)))
-    return scored(fake, art, held_out, reference)
+    forms = form_figures(load_form_detector()[0], {"samples": fake}, art, held_out)
+    return {**scored(fake, art, held_out, reference), "forms": {name: _rounded(f) for name, f in forms.items()}}
 
 
 release_dcgan = release  # the name of the release before it took any GAN
@@ -215,7 +217,6 @@ def image_figures(fake: torch.Tensor, art: torch.Tensor, held_out: torch.Tensor,
     same way (256 each, against the whole training set), which targets the samples meet, labkit.forms' figures of
     both (the form detector's shape count and form distance), and every kept epoch's fixed-noise grid (25 samples)
     beside 25 other paintings ("stages", notebook 04)."""
-    from ..forms import form_figures, load_form_detector
     from ..image_stats import art_figures
 
     reference = _rounded(art_figures(other_art, art, held_out))
