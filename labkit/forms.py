@@ -139,18 +139,22 @@ def train_form_detector(num_images: int = 16_000, *, epochs: int = 10, batch_siz
 
 
 @torch.no_grad()
-def detect(det: FormDetector, x: torch.Tensor, *, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, 6) probability that each image shows each kind in SHAPES, and (N,) how many shapes it shows;
-    x: (N, 3, 64, 64) in [-1, 1]."""
+def features(det: FormDetector, x: torch.Tensor, *, batch_size: int = 500) -> torch.Tensor:
+    """(N, 128) pooled features of x: (N, 3, 64, 64) in [-1, 1], in batches."""
     det.eval()
-    out = torch.cat([det(x[i:i + batch_size].float()) for i in range(0, len(x), batch_size)])
-    return torch.sigmoid(out[:, :-1]), out[:, -1].exp()
+    return torch.cat([det.features(x[i:i + batch_size].float()) for i in range(0, len(x), batch_size)])
 
 
 @torch.no_grad()
-def features(det: FormDetector, x: torch.Tensor, *, batch_size: int = 500) -> torch.Tensor:
-    det.eval()
-    return torch.cat([det.features(x[i:i + batch_size].float()) for i in range(0, len(x), batch_size)])
+def read_out(det: FormDetector, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """From features: (N, 6) probability that each image shows each kind in SHAPES, and (N,) how many shapes."""
+    out = det.head(feats)
+    return torch.sigmoid(out[:, :-1]), out[:, -1].exp()
+
+
+def detect(det: FormDetector, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """read_out of x's features: what the detector says of images (N, 3, 64, 64) in [-1, 1]."""
+    return read_out(det, features(det, x))
 
 
 def check_detector(det: FormDetector, num_images: int = 1000) -> dict:
@@ -185,15 +189,15 @@ def form_figures(det: FormDetector, sets: dict[str, torch.Tensor], train: torch.
     """{name: the module docstring's figures} for each set of images in `sets`, against the training art `train`
     and `held_out` art, all (N, 3, 64, 64) in [-1, 1] (the training art's features are computed once). Compare
     form_fd_ratio only between sets of the same size (the Frechet distance's bias depends on N)."""
-    f_train = features(det, train)
-    art_count = detect(det, held_out)[1].mean()
-    fd_art = frechet_distance(features(det, held_out), f_train)
+    f_train, f_art = features(det, train), features(det, held_out)  # each set goes through the network once
+    art_count, fd_art = read_out(det, f_art)[1].mean(), frechet_distance(f_art, f_train)
     out = {}
     for name, x in sets.items():
-        count = detect(det, x)[1].mean()
+        f = features(det, x)
+        count = read_out(det, f)[1].mean()
         out[name] = {"shapes_per_image": float(count), "art_shapes_per_image": float(art_count),
                      "shape_ratio": float(count / art_count),
-                     "form_fd_ratio": float(frechet_distance(features(det, x), f_train) / fd_art)}
+                     "form_fd_ratio": float(frechet_distance(f, f_train) / fd_art)}
     return out
 
 
